@@ -1,0 +1,2 @@
+"""awsfs: AWS mounted as a read-write filesystem."""
+__version__ = "0.1.0"

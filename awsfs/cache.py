@@ -1,0 +1,121 @@
+"""A thread-safe, time-limited cache of AWS state.
+
+Keys are tuples naming what was loaded, e.g. ``("ec2", "us-east-1", "instances")``.
+Invalidating a key drops it and every key it prefixes, so invalidating a table also drops
+its partitions. Concurrent misses for the same key run the loader once (single flight),
+and a load that raced with an invalidation is not stored.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable, Optional
+
+__all__ = ["Cache", "Entry"]
+
+Key = tuple[Hashable, ...]
+
+
+@dataclass
+class Entry:
+    value: Any
+    loaded_at: float          # wall clock, for mtimes
+    expires: float            # monotonic
+
+
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+
+class Cache:
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._data: dict[Key, Entry] = {}
+        self._flights: dict[Key, _Flight] = {}
+        self._generation: dict[Key, int] = {}
+        self._epoch = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def peek(self, key: Key) -> Optional[Entry]:
+        """The fresh entry for ``key`` or None; never loads."""
+        with self._lock:
+            e = self._data.get(key)
+            if e is None or e.expires < time.monotonic():
+                return None
+            return e
+
+    def get(self, key: Key, loader: Callable[[], Any]) -> Any:
+        """The cached value, or the loader's result (one loader per key at a time)."""
+        return self.get_entry(key, loader).value
+
+    def get_entry(self, key: Key, loader: Callable[[], Any]) -> Entry:
+        with self._lock:
+            e = self._data.get(key)
+            if e is not None and e.expires >= time.monotonic():
+                self.hits += 1
+                return e
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = _Flight()
+                self._flights[key] = flight
+                self.misses += 1
+                gen = self._gen(key)
+        assert flight is not None
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value
+        try:
+            value = loader()
+        except BaseException as exc:
+            flight.error = exc
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+            raise
+        entry = Entry(value, time.time(), time.monotonic() + self.ttl)
+        with self._lock:
+            if self._gen(key) == gen:
+                self._data[key] = entry
+            self._flights.pop(key, None)
+        flight.value = entry
+        flight.done.set()
+        return entry
+
+    def put(self, key: Key, value: Any) -> None:
+        with self._lock:
+            self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
+
+    def invalidate(self, *prefixes: Key) -> None:
+        """Drop every key that starts with one of ``prefixes``; loads in flight are not stored."""
+        with self._lock:
+            self._epoch += 1
+            for prefix in prefixes:
+                n = len(prefix)
+                for k in [k for k in self._data if k[:n] == prefix]:
+                    del self._data[k]
+                self._generation[prefix] = self._epoch
+            # loads in flight under these prefixes must not be stored
+            for k in self._flights:
+                for prefix in prefixes:
+                    if k[:len(prefix)] == prefix:
+                        self._generation[k] = self._epoch
+
+    def _gen(self, key: Key) -> int:
+        # the newest invalidation that covers key (any of its prefixes)
+        g = 0
+        for i in range(1, len(key) + 1):
+            g = max(g, self._generation.get(key[:i], 0))
+        return g
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)

@@ -1,0 +1,105 @@
+"""The local AWS behind ``awsfs --demo`` and the tests: a moto server on 127.0.0.1, seeded.
+
+moto is an optional extra (``pip install 'awsfs[demo]'``); nothing else in awsfs imports it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import boto3
+
+__all__ = ["DEMO_REGIONS", "LocalAws", "seed"]
+
+DEMO_REGIONS = ["us-east-1", "eu-west-1"]
+DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalAws:
+    """A moto server in this process (threads), on a free port of 127.0.0.1."""
+
+    def __init__(self, port: int = 0) -> None:
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise RuntimeError("the local AWS needs moto: pip install 'awsfs[demo]'") from e
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def start(self) -> "LocalAws":
+        for k, v in DEMO_ENV.items():
+            os.environ.setdefault(k, v)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def _client(service: str, region: str, url: str) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=url, aws_access_key_id="demo",
+                        aws_secret_access_key="demo")
+
+
+def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
+    """Create sample resources; returns what was made (ids by region) for tests and the tour."""
+    made: dict[str, Any] = {}
+    for n, region in enumerate(regions):
+        ec2 = _client("ec2", region, url)
+        ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        web = ec2.create_security_group(GroupName="web", Description="HTTP from anywhere")["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ids = []
+        for name, itype, env in [("web-1", "t3.micro", "prod"), ("web-2", "t3.micro", "prod"),
+                                 ("batch", "m5.large", "staging")][: 3 - n]:
+            r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType=itype,
+                                  SecurityGroupIds=[web], TagSpecifications=[{
+                                      "ResourceType": "instance",
+                                      "Tags": [{"Key": "Name", "Value": name}, {"Key": "env", "Value": env},
+                                               {"Key": "team", "Value": "platform"}]}])
+            ids.append(r["Instances"][0]["InstanceId"])
+        if n == 0 and len(ids) > 2:
+            ec2.stop_instances(InstanceIds=[ids[2]])
+        elb = _client("elb", region, url)
+        elb.create_load_balancer(LoadBalancerName="web-lb", AvailabilityZones=[f"{region}a"],
+                                 Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+        elb.register_instances_with_load_balancer(LoadBalancerName="web-lb",
+                                                  Instances=[{"InstanceId": i} for i in ids[:2]])
+        ddb = _client("dynamodb", region, url)
+        ddb.create_table(TableName="users", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}])
+        ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "customer", "KeyType": "HASH"},
+                                    {"AttributeName": "order_id", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "customer", "AttributeType": "S"},
+                                               {"AttributeName": "order_id", "AttributeType": "N"}])
+        if n == 0:
+            users = [
+                {"user_id": {"S": "alice"}, "name": {"S": "Alice Liddell"}, "email": {"S": "alice@example.com"},
+                 "plan": {"S": "pro"}, "balance": {"N": "12345678901234567890.123456"},
+                 "roles": {"SS": ["admin", "billing"]}, "active": {"BOOL": True},
+                 "address": {"M": {"city": {"S": "Oxford"}, "zip": {"S": "OX1"}}}},
+                {"user_id": {"S": "bob"}, "name": {"S": "Bob Builder"}, "email": {"S": "bob@example.com"},
+                 "plan": {"S": "free"}, "logins": {"N": "42"}, "scores": {"NS": ["1.5", "7", "10"]},
+                 "avatar": {"B": b"\x89PNG\r\n"}, "manager": {"NULL": True}},
+                {"user_id": {"S": "carol/ops"}, "name": {"S": "Carol (ops)"}, "plan": {"S": "pro"},
+                 "tags": {"L": [{"S": "oncall"}, {"N": "3"}]}},
+            ]
+            for item in users:
+                ddb.put_item(TableName="users", Item=item)
+            for cust, oid, total, status in [("alice", "1001", "19.99", "shipped"), ("alice", "1002", "5", "open"),
+                                             ("bob", "2001", "120.50", "open")]:
+                ddb.put_item(TableName="orders", Item={"customer": {"S": cust}, "order_id": {"N": oid},
+                                                       "total": {"N": total}, "status": {"S": status}})
+        made[region] = {"instances": ids, "security_group": web, "image": ami}
+    return made

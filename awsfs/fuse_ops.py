@@ -1,0 +1,164 @@
+"""The thin FUSE adapter: the only module that imports the FUSE binding (mfusepy).
+
+Each callback logs, delegates to :class:`~awsfs.fs.Filesystem`, and turns exceptions into an
+errno: an :class:`~awsfs.errors.FsError` keeps its own, anything else becomes EIO with a log line.
+"""
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import os
+import time
+from typing import Any, Callable, Optional
+
+import mfusepy as fuse
+
+from .errors import FsError
+from .fs import Filesystem, Stat
+from .names import NAME_MAX
+
+__all__ = ["AwsfsOperations", "mount"]
+
+log = logging.getLogger("awsfs.fuse")
+
+
+def _op(func: Callable[..., Any]) -> Callable[..., Any]:
+    name = func.__name__
+
+    @functools.wraps(func)
+    def wrapper(self: "AwsfsOperations", path: Optional[str], *args: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return func(self, path or "", *args)
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                log.debug("fuse op failed", extra={"event": "fuse", "op": name, "path": path,
+                                                   "errno": errno.errorcode.get(e.errno or 0, ""),
+                                                   "reason": e.reason})
+            raise fuse.FuseOSError(e.errno or errno.EIO) from None
+        except fuse.FuseOSError:
+            raise
+        except Exception as e:  # the mount must survive anything
+            log.exception("internal error", extra={"event": "fuse", "op": name, "path": path})
+            self.fs.errors.add(path or "", name, FsError(errno.EIO, f"internal error: {type(e).__name__}: {e}"))
+            raise fuse.FuseOSError(errno.EIO) from None
+        finally:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("fuse op", extra={"event": "fuse", "op": name, "path": path,
+                                            "duration_ms": round((time.monotonic() - start) * 1000, 2)})
+    return wrapper
+
+
+def _fh(fi: Any) -> int:
+    return fi if isinstance(fi, int) else int(fi.fh)
+
+
+def _attrs(st: Stat) -> dict[str, Any]:
+    ns = int(st.mtime * 1e9)
+    return {"st_mode": st.mode, "st_size": st.size, "st_nlink": st.nlink, "st_ino": st.ino,
+            "st_uid": st.uid, "st_gid": st.gid, "st_mtime": ns, "st_ctime": ns, "st_atime": ns,
+            "st_blocks": (st.size + 511) // 512, "st_blksize": 4096}
+
+
+class AwsfsOperations(fuse.Operations):
+    use_ns = True
+
+    def __init__(self, fs: Filesystem, on_ready: Optional[Callable[[], None]] = None,
+                 max_background: int = 64) -> None:
+        self.fs = fs
+        self._on_ready = on_ready
+        self._max_background = max_background
+
+    def init_with_config(self, conn_info: Any, config_3: Any) -> None:
+        if conn_info is not None and hasattr(conn_info, "max_background"):
+            conn_info.max_background = self._max_background
+            conn_info.congestion_threshold = max(1, self._max_background * 3 // 4)
+        if self._on_ready is not None:
+            self._on_ready()
+
+    @_op
+    def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
+        return _attrs(self.fs.getattr(path, None if fh is None else _fh(fh)))
+
+    @_op
+    def readdir_with_offset(self, path: str, offset: int, fh: Any):
+        # materialise before returning so errors surface here, not inside the binding's loop
+        it = ((name, {"st_mode": mode, "st_ino": ino}, nxt) for name, mode, ino, nxt in self.fs.readdir(path, offset))
+        first = list(_take(it, 1))
+        return _chain(first, it)
+
+    @_op
+    def readlink(self, path: str) -> str:
+        return self.fs.readlink(path)
+
+    @_op
+    def open(self, path: str, fi: Any) -> int:
+        fi.fh = self.fs.open(path, fi.flags)
+        if self.fs.is_volatile(path):
+            fi.direct_io = 1
+        return 0
+
+    @_op
+    def read(self, path: str, size: int, offset: int, fi: Any) -> bytes:
+        return self.fs.read(path, size, offset, _fh(fi))
+
+    @_op
+    def release(self, path: str, fi: Any) -> int:
+        self.fs.release(path, _fh(fi))
+        return 0
+
+    @_op
+    def statfs(self, path: str) -> dict[str, int]:
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 1 << 20, "f_bfree": 1 << 19,
+                "f_bavail": 1 << 19, "f_files": 1 << 20, "f_ffree": 1 << 19, "f_favail": 1 << 19,
+                "f_namemax": NAME_MAX}
+
+    @_op
+    def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        raise fuse.FuseOSError(getattr(errno, "ENODATA", errno.ENOENT))
+
+    @_op
+    def listxattr(self, path: str) -> list[str]:
+        return []
+
+    @_op
+    def access(self, path: str, amode: int) -> int:
+        self.fs.getattr(path)
+        return 0
+
+
+def _take(it, n):
+    for _ in range(n):
+        try:
+            yield next(it)
+        except StopIteration:
+            return
+
+
+def _chain(first, it):
+    yield from first
+    try:
+        yield from it
+    except FsError:
+        raise  # an OSError with its errno: the binding answers this readdir call with it
+    except Exception as e:
+        log.exception("internal error", extra={"event": "fuse", "op": "readdir"})
+        raise FsError(errno.EIO, f"internal error: {type(e).__name__}: {e}") from None
+
+
+# Kernel cache settings (see README "Kernel cache settings").
+DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
+                   "default_permissions": True, "big_writes": True}
+
+
+def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Optional[dict[str, Any]] = None,
+          on_ready: Optional[Callable[[], None]] = None) -> None:
+    opts = dict(DEFAULT_OPTIONS)
+    opts.update(options or {})
+    opts.setdefault("fsname", "awsfs")
+    opts.setdefault("subtype", "awsfs")
+    if fs.read_only:
+        opts["ro"] = True
+    fuse.FUSE(AwsfsOperations(fs, on_ready), os.path.abspath(mountpoint), foreground=foreground,
+              nothreads=False, raw_fi=True, **opts)

@@ -1,0 +1,1 @@
+"""One module per AWS service. Each exposes ``ROUTES``: (pattern, node factory) pairs."""

@@ -1,0 +1,269 @@
+"""DynamoDB: tables as directories, items as plain-JSON files (see :mod:`awsfs.itemjson`).
+
+* hash-key table:        ``/dynamo/<region>/<table>/<pk>.json``
+* hash+range-key table:  ``/dynamo/<region>/<table>/<pk>/<sk>.json``
+* ``<table>/.table.json`` is DescribeTable's answer.
+
+A table directory is one Scan (page by page, as far as readers go); a partition directory is
+served from a finished Scan, else one Query; an item nobody listed costs one GetItem.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .. import itemjson
+from ..nodes import DIR, FILE, Dir, File, Listing, enoent, render_json
+from .common import RegionNode, RegionsDir
+
+SUFFIX = ".json"
+TABLE_FILE = ".table.json"
+
+
+# -- data, through the cache -----------------------------------------------------------------
+
+def tables(fs, region: str) -> Listing:
+    def fetch(token: Any):
+        params: dict[str, Any] = {"Limit": 100}
+        if token:
+            params["ExclusiveStartTableName"] = token
+        page = fs.aws.call("dynamodb", region, "ListTables", **params)
+        return [(t, None) for t in page.get("TableNames", [])], page.get("LastEvaluatedTableName")
+    return fs.cache.get(("dynamo", region, "tables"), lambda: Listing(fetch))
+
+
+def describe(fs, region: str, table: str, path: str) -> dict:
+    entry = fs.cache.peek(("dynamo", region, "tables"))
+    if entry is not None:
+        known, _ = entry.value.lookup(table)
+        if known and table not in entry.value.index:
+            raise enoent(path, f"no table {table} in {region}")
+    return fs.cache.get(("dynamo", region, table, "desc"),
+                        lambda: fs.aws.call("dynamodb", region, "DescribeTable", TableName=table)["Table"])
+
+
+def schema(fs, region: str, table: str, path: str) -> list[tuple[str, str]]:
+    """[(hash name, type), (range name, type)?] in key order."""
+    desc = describe(fs, region, table, path)
+    types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
+    ks = sorted(desc["KeySchema"], key=lambda k: k["KeyType"] != "HASH")
+    return [(k["AttributeName"], types[k["AttributeName"]]) for k in ks]
+
+
+class ScanListing(Listing):
+    """A table's Scan. For hash+range tables the entries are partitions and the items are
+    grouped in ``partitions`` so that a finished Scan also answers partition listings."""
+
+    def __init__(self, fs, region: str, table: str, keys: list[tuple[str, str]]) -> None:
+        self.partitions: dict[str, dict[str, dict]] = {}
+        self.keys = keys
+
+        def fetch(token: Any):
+            params: dict[str, Any] = {"TableName": table}
+            if token:
+                params["ExclusiveStartKey"] = token
+            page = fs.aws.call("dynamodb", region, "Scan", **params)
+            out: list[tuple[str, Any]] = []
+            for item in page.get("Items", []):
+                if len(keys) == 1:
+                    out.append((itemjson.key_name(item[keys[0][0]], SUFFIX), item))
+                else:
+                    pk = itemjson.key_name(item[keys[0][0]])
+                    sk = itemjson.key_name(item[keys[1][0]], SUFFIX)
+                    self.partitions.setdefault(pk, {})[sk] = item
+                    out.append((pk, None))
+            return out, page.get("LastEvaluatedKey")
+        super().__init__(fetch)
+
+
+def scan(fs, region: str, table: str, path: str) -> ScanListing:
+    keys = schema(fs, region, table, path)
+    return fs.cache.get(("dynamo", region, table, "scan"), lambda: ScanListing(fs, region, table, keys))
+
+
+class _Done(Listing):
+    """A listing already complete (a partition taken from a finished Scan)."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        super().__init__(lambda token: ([], None))
+        self.names = list(entries)
+        self.index = dict(entries)
+        self.complete = True
+
+
+def partition(fs, region: str, table: str, pkname: str, path: str) -> Listing:
+    entry = fs.cache.peek(("dynamo", region, table, "scan"))
+    if entry is not None and entry.value.complete:
+        parts = entry.value.partitions
+        if pkname not in parts:
+            raise enoent(path, "no such partition")
+        return _Done(parts[pkname])
+    keys = schema(fs, region, table, path)
+    pk = itemjson.parse_key_name(pkname, keys[0][1])
+    if pk is None:
+        listing = scan(fs, region, table, path)
+        listing.ensure()
+        return partition(fs, region, table, pkname, path)
+
+    def fetch(token: Any):
+        params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "#pk = :pk",
+                                  "ExpressionAttributeNames": {"#pk": keys[0][0]},
+                                  "ExpressionAttributeValues": {":pk": pk}}
+        if token:
+            params["ExclusiveStartKey"] = token
+        page = fs.aws.call("dynamodb", region, "Query", **params)
+        found = [(itemjson.key_name(i[keys[1][0]], SUFFIX), i) for i in page.get("Items", [])]
+        return found, page.get("LastEvaluatedKey")
+    return fs.cache.get(("dynamo", region, table, "part", pkname), lambda: Listing(fetch))
+
+
+def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: str) -> dict:
+    """One item by file name: from a listing when one is cached, else one GetItem."""
+    keys = schema(fs, region, table, path)
+    listing: Optional[Listing] = None
+    if pkname is None:
+        e = fs.cache.peek(("dynamo", region, table, "scan"))
+        listing = e.value if e is not None else None
+    else:
+        e = fs.cache.peek(("dynamo", region, table, "scan"))
+        if e is not None and e.value.complete:
+            listing = _Done(e.value.partitions.get(pkname, {}))
+        else:
+            p = fs.cache.peek(("dynamo", region, table, "part", pkname))
+            listing = p.value if p is not None else None
+    if listing is not None:
+        known, value = listing.lookup(name)
+        if known:
+            if value is None:
+                raise enoent(path, "no such item")
+            return value
+    key = _key_from_names(keys, pkname, name)
+    if key is None:
+        # a name we cannot turn back into a key (a long key): find it in the listing
+        whole = scan(fs, region, table, path) if pkname is None else partition(fs, region, table, pkname, path)
+        whole.ensure()
+        if pkname is not None and isinstance(whole, ScanListing):
+            whole = _Done(whole.partitions.get(pkname, {}))
+        value = whole.index.get(name)
+        if value is None:
+            raise enoent(path, "no such item")
+        return value
+
+    def load() -> dict:
+        got = fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
+        if got is None:
+            raise enoent(path, "no such item")
+        return got
+    return fs.cache.get(("dynamo", region, table, "item", pkname, name), load)
+
+
+def _key_from_names(keys: list[tuple[str, str]], pkname: Optional[str], name: str) -> Optional[dict]:
+    if len(keys) == 1:
+        pk = itemjson.parse_key_name(name, keys[0][1], SUFFIX)
+        return None if pk is None else {keys[0][0]: pk}
+    assert pkname is not None
+    pk = itemjson.parse_key_name(pkname, keys[0][1])
+    sk = itemjson.parse_key_name(name, keys[1][1], SUFFIX)
+    if pk is None or sk is None:
+        return None
+    return {keys[0][0]: pk, keys[1][0]: sk}
+
+
+# -- nodes ------------------------------------------------------------------------------------
+
+class TablesDir(RegionNode, Dir):
+    def check(self) -> None:
+        self.region_ok()
+
+    def entries_from(self, offset: int):
+        return ((t, DIR) for t, _ in tables(self.fs, self.region_ok()).iter_from(offset))
+
+    def entries(self):
+        return self.entries_from(0)
+
+
+class TableNode(RegionNode):
+    def desc(self) -> dict:
+        return describe(self.fs, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
+
+    def keys(self) -> list[tuple[str, str]]:
+        return schema(self.fs, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
+
+    def check(self) -> None:
+        self.desc()
+
+    def mtime_hint(self) -> Optional[float]:
+        t = self.desc().get("CreationDateTime")
+        return t.timestamp() if t else None
+
+
+class TableDir(TableNode, Dir):
+    def entries_from(self, offset: int):
+        # offset 0 is .table.json, then the Scan's entries
+        if offset == 0:
+            yield TABLE_FILE, FILE
+        kind = FILE if len(self.keys()) == 1 else DIR
+        listing = scan(self.fs, self.region_ok(), self.params["table"], self.path)
+        for name, _ in listing.iter_from(max(0, offset - 1)):
+            yield name, kind
+
+    def entries(self):
+        return self.entries_from(0)
+
+
+class TableInfo(TableNode, File):
+    def content(self) -> bytes:
+        return render_json(self.desc())
+
+
+class PartitionDir(TableNode, Dir):
+    def listing(self) -> Listing:
+        return partition(self.fs, self.region_ok(), self.params["table"], self.params["pk"], self.path)
+
+    def check(self) -> None:
+        self.listing().ensure(1)
+        if not self.listing().names:
+            raise enoent(self.path, "no such partition")
+
+    def entries_from(self, offset: int):
+        return ((n, FILE) for n, _ in self.listing().iter_from(offset))
+
+    def entries(self):
+        return self.entries_from(0)
+
+
+class ItemFile(TableNode, File):
+    writable = True
+
+    def item(self) -> dict:
+        return item(self.fs, self.region_ok(), self.params["table"], self.params.get("pk"),
+                    self.params["name"], self.path)
+
+    def check(self) -> None:
+        if not self.params["name"].endswith(SUFFIX):
+            raise enoent(self.path, "item files end in .json")
+        self.item()
+
+    def mtime_hint(self) -> Optional[float]:
+        return None
+
+    def content(self) -> bytes:
+        return itemjson.dumps(self.item())
+
+
+def table_child(fs, path: str, region: str, table: str, name: str):
+    """``<table>/<name>``: an item file (hash-key table) or a partition directory (hash+range)."""
+    if region not in fs.regions:
+        raise enoent(path, "region not served by this mount")
+    if len(schema(fs, region, table, path)) == 1:
+        return ItemFile(fs, path, region=region, table=table, name=name)
+    return PartitionDir(fs, path, region=region, table=table, pk=name)
+
+
+ROUTES = [
+    ("/dynamo", RegionsDir),
+    ("/dynamo/{region}", TablesDir),
+    ("/dynamo/{region}/{table}", TableDir),
+    ("/dynamo/{region}/{table}/.table.json", TableInfo),
+    ("/dynamo/{region}/{table}/{name}", table_child),
+    ("/dynamo/{region}/{table}/{pk}/{name}", ItemFile),
+]
