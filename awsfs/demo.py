@@ -32,6 +32,8 @@ class LocalAws:
             raise RuntimeError("the local AWS needs moto: pip install 'awsfs[demo]'") from e
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        import logging
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     def start(self) -> "LocalAws":

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Optional
 
 from .aws import Aws, current_path
 from .cache import Cache
-from .errors import FsError
+from .errors import FsError, RemoteError
 from .nodes import DIR, FILE, LINK, Dir, File, Link, Node
 from .router import Router
 from .services import dynamo, ec2, elb, meta
@@ -74,6 +74,22 @@ class Handle:
         self.writing = writing
         self.dirty = False
         self.lock = threading.Lock()
+
+
+def recorded(func):
+    """Failures other than a plain "no such entry" go to the errors file and the log."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(self: "Filesystem", path: str, *args: Any, **kw: Any) -> Any:
+        current_path.set(path)
+        try:
+            return func(self, path, *args, **kw)
+        except FsError as e:
+            if e.errno != errno.ENOENT or isinstance(e, RemoteError):
+                self.errors.add(path, func.__name__, e)
+            raise
+    return wrapper
 
 
 def ino_of(path: str) -> int:
@@ -135,6 +151,7 @@ class Filesystem:
         return Stat(FILE, stat.S_IFREG | mode, len(data), self._mtime(path, node, data), ino_of(path),
                     self.uid, self.gid)
 
+    @recorded
     def getattr(self, path: str, fh: Optional[int] = None) -> Stat:
         if fh is not None:
             h = self._handles.get(fh)
@@ -151,6 +168,14 @@ class Filesystem:
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
         """``(name, mode, ino, next_offset)`` from ``offset`` on; "." and ".." come first."""
+        try:
+            yield from self._readdir(path, offset)
+        except FsError as e:
+            if e.errno != errno.ENOENT or isinstance(e, RemoteError):
+                self.errors.add(path, "readdir", e)
+            raise
+
+    def _readdir(self, path: str, offset: int) -> Iterator[tuple[str, int, int, int]]:
         node = self.node(path)
         if not isinstance(node, Dir):
             raise FsError(errno.ENOTDIR, f"{path}: not a directory")
@@ -169,6 +194,7 @@ class Filesystem:
     def listdir(self, path: str) -> list[str]:
         return [name for name, *_ in self.readdir(path) if name not in (".", "..")]
 
+    @recorded
     def readlink(self, path: str) -> str:
         node = self.node(path)
         if not isinstance(node, Link):
@@ -176,6 +202,7 @@ class Filesystem:
         return node.target()
 
     # -- open files -----------------------------------------------------------------------------
+    @recorded
     def open(self, path: str, flags: int) -> int:
         node = self.node(path)
         if isinstance(node, Dir):

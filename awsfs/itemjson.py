@@ -18,7 +18,7 @@ import base64
 import binascii
 import errno
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import InputError
@@ -29,6 +29,12 @@ __all__ = ["ITEM_MAX", "dumps", "item_size", "key_name", "key_of", "loads", "par
 ITEM_MAX = 400 * 1024
 TAGS = ("$b", "$ss", "$ns", "$bs", "$m")
 _MAX_DIGITS = 38
+_EXACT = Context(prec=200)  # never round: the default context keeps only 28 digits
+
+
+def _canon(d: Decimal) -> Decimal:
+    """The number without trailing zeros, exactly."""
+    return d.normalize(_EXACT)
 
 
 # -- typed -> plain ---------------------------------------------------------------------------
@@ -114,7 +120,7 @@ def _check_number(d: Decimal, where: str) -> str:
         raise _bad(f"{where}: {d} is not a number DynamoDB can store")
     if d.is_zero():
         return "0"
-    digits = len(d.normalize().as_tuple().digits)
+    digits = len(_canon(d).as_tuple().digits)
     if digits > _MAX_DIGITS:
         raise _bad(f"{where}: {d} has {digits} significant digits; DynamoDB keeps at most {_MAX_DIGITS}")
     if not (Decimal("1E-130") <= abs(d) < Decimal("1E126")):
@@ -284,7 +290,7 @@ def key_name(av: dict[str, Any], suffix: str = "") -> str:
         return escape(v, suffix)
     if t == "N":
         d = Decimal(v)
-        return escape("0" if d.is_zero() else _num(d.normalize()), suffix)
+        return escape("0" if d.is_zero() else _num(_canon(d)), suffix)
     return escape(base64.urlsafe_b64encode(bytes(v)).decode(), suffix)
 
 

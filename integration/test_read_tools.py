@@ -1,0 +1,122 @@
+"""The read side through a real mount, driven by the programs people use."""
+import json
+import os
+import shutil
+
+import pytest
+
+R = "us-east-1"
+
+
+def test_ls_l_shows_instances_and_their_files(mnt, seeded):
+    out = mnt.sh(f"ls -l ec2/{R}/instances").stdout
+    for iid in seeded[R]["instances"]:
+        assert iid in out
+    iid = seeded[R]["instances"][0]
+    out = mnt.sh(f"ls -l ec2/{R}/instances/{iid}").stdout
+    assert "-r--r--r--" in out and "info.json" in out
+    assert "-rw-r--r--" in out and " type" in out
+    assert f"image -> ../../images/{seeded[R]['image']}" in out
+
+
+def test_cat_stat_and_sizes_agree(mnt, seeded):
+    iid = seeded[R]["instances"][0]
+    assert mnt.sh(f"cat ec2/{R}/instances/{iid}/state").stdout == "running\n"
+    assert mnt.sh(f"cat ec2/{R}/instances/{iid}/tags/Name").stdout == "web-1\n"
+    for rel in [f"ec2/{R}/instances/{iid}/info.json", f"dynamo/{R}/users/alice.json", f"elb/{R}/web-lb/info.json"]:
+        size = int(mnt.sh(f"stat -c %s {rel}").stdout)
+        assert size == len(mnt.sh(f"cat {rel}").stdout.encode()) > 0
+    # stable mtime and inode
+    a = mnt.sh(f"stat -c '%Y %i' dynamo/{R}/users/bob.json").stdout
+    b = mnt.sh(f"stat -c '%Y %i' dynamo/{R}/users/bob.json").stdout
+    assert a == b
+
+
+def test_big_numbers_read_exactly_with_jq(mnt):
+    out = mnt.sh(f"jq -r '.name' dynamo/{R}/users/alice.json").stdout
+    assert out == "Alice Liddell\n"
+    assert '"balance": 12345678901234567890.123456' in mnt.sh(f"cat dynamo/{R}/users/alice.json").stdout
+
+
+def test_find_and_grep(mnt, seeded):
+    found = mnt.sh(f"find dynamo/{R} -name '*.json'").stdout.split()
+    assert f"dynamo/{R}/users/alice.json" in found
+    assert f"dynamo/{R}/orders/alice/1001.json" in found
+    assert f"dynamo/{R}/users/carol%2Fops.json" in found
+    hits = mnt.sh(f"grep -rl shipped dynamo/{R}").stdout.split()
+    assert hits == [f"dynamo/{R}/orders/alice/1001.json"]
+    prod = mnt.sh(f"grep -rlx prod ec2/{R}/instances").stdout.split()
+    assert sorted(prod) == sorted(f"ec2/{R}/instances/{i}/tags/env" for i in seeded[R]["instances"][:2])
+
+
+def test_symlinks_resolve(mnt, seeded):
+    ids = seeded[R]["instances"]
+    target = mnt.sh(f"readlink elb/{R}/web-lb/instances/{ids[0]}").stdout.strip()
+    assert target == f"../../../../ec2/{R}/instances/{ids[0]}"
+    assert mnt.sh(f"cat elb/{R}/web-lb/instances/{ids[0]}/state").stdout == "running\n"
+    sg = seeded[R]["security_group"]
+    info = json.loads(mnt.sh(f"cat ec2/{R}/instances/{ids[0]}/security-groups/{sg}/info.json").stdout)
+    assert info["GroupId"] == sg
+
+
+def test_unknown_names(mnt):
+    r = mnt.sh(f"cat dynamo/{R}/users/nobody.json", check=False)
+    assert r.returncode == 1 and "No such file or directory" in r.stderr
+    r = mnt.sh("ls ec2/xx-nowhere-1", check=False)
+    assert "No such file or directory" in r.stderr
+
+
+def test_status_and_df(mnt):
+    st = mnt.status()
+    assert st["regions"] == ["us-east-1", "eu-west-1"]
+    out = mnt.sh("df -h .").stdout
+    assert "awsfs" in out
+    assert mnt.sh("stat -f -c %l .").stdout.strip() == "255"
+
+
+@pytest.fixture(scope="module")
+def scale(local_aws):
+    """A region of its own: 1,000 items in one table and 200 instances."""
+    import boto3
+    region = "us-west-2"
+    ddb = boto3.client("dynamodb", region_name=region, endpoint_url=local_aws.url)
+    ddb.create_table(TableName="big", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    for start in range(0, 1000, 25):
+        ddb.batch_write_item(RequestItems={"big": [
+            {"PutRequest": {"Item": {"id": {"S": f"item-{i:04d}"}, "n": {"N": str(i)},
+                                     "color": {"S": "red" if i % 100 == 7 else "blue"}}}}
+            for i in range(start, start + 25)]})
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=local_aws.url)
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=ami, MinCount=200, MaxCount=200, InstanceType="t3.nano")
+    return region
+
+
+def test_call_counts_at_scale(mount_awsfs, scale, record_property):
+    m = mount_awsfs(regions=scale)
+    table, instances = f"dynamo/{scale}/big", f"ec2/{scale}/instances"
+    counts = {}
+
+    def cost(cmd):
+        before = m.status()["aws_calls"]
+        out = m.sh(cmd).stdout
+        after = m.status()["aws_calls"]
+        counts[cmd] = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        return out
+    assert len(cost(f"ls -l {table}").splitlines()) == 1001  # "total" line + 1,000 items
+    assert len(cost(f"grep -rl red {table}").split()) == 10
+    assert len(cost(f"find {table}").split()) == 1002  # the table, .table.json, 1,000 items
+    assert len(cost(f"ls -l {instances}").splitlines()) == 201
+    cost(f"grep -r running {instances}")
+    cost(f"find {instances}")
+    record_property("aws_calls", json.dumps(counts))
+    print(json.dumps(counts, indent=1))
+    assert counts[f"ls -l {table}"] == {"dynamodb:DescribeTable": 1, "dynamodb:Scan": 1}
+    assert counts[f"grep -rl red {table}"] == {}
+    assert counts[f"find {table}"] == {}
+    assert counts[f"ls -l {instances}"] == {"ec2:DescribeInstances": 1}
+    # grep follows no symlinks with -r; reading every instance's files costs nothing more
+    assert counts[f"grep -r running {instances}"] == {}
+    assert counts[f"find {instances}"] == {}
