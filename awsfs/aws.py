@@ -92,7 +92,9 @@ class Aws:
                 self.failures[f"{service}:{operation}"] += 1
             log.info("aws call", extra=_fields(service, operation, region, start, attempts,
                                                getattr(err, "request_id", ""), "error", err))
+            err.attempts = attempts  # type: ignore[attr-defined]
             raise err from exc
+        response.setdefault("ResponseMetadata", {})["Attempts"] = attempts
         rid = response.get("ResponseMetadata", {}).get("RequestId", "")
         log.info("aws call", extra=_fields(service, operation, region, start, attempts, rid, "ok", None))
         return response

@@ -18,7 +18,9 @@ from typing import Any, Iterator, Optional
 
 from .aws import Aws, current_path
 from .cache import Cache
-from .errors import FsError, RemoteError
+from .errors import FsError, InputError, RemoteError
+from .handles import Handle, LocalFile, Overlay
+from .transaction import Transactions
 from .nodes import DIR, FILE, LINK, Dir, File, Link, Node
 from .router import Router
 from .services import dynamo, ec2, elb, meta
@@ -64,18 +66,6 @@ class ErrorLog:
             return list(self._lines)
 
 
-class Handle:
-    """One open file: a snapshot of the content, and (for writers) the buffer being written."""
-
-    def __init__(self, node: Node, data: bytes, writing: bool) -> None:
-        self.node = node
-        self.base = data
-        self.data = bytearray(data)
-        self.writing = writing
-        self.dirty = False
-        self.lock = threading.Lock()
-
-
 def recorded(func):
     """Failures other than a plain "no such entry" go to the errors file and the log."""
     import functools
@@ -92,9 +82,26 @@ def recorded(func):
     return wrapper
 
 
+def _resize(buf: bytearray, length: int) -> None:
+    if length < len(buf):
+        del buf[length:]
+    else:
+        buf.extend(b"\0" * (length - len(buf)))
+
+
 def ino_of(path: str) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=8).digest(),
                           "little") >> 1 or 1
+
+
+LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
+
+
+class _EmptyDir(Dir):
+    """A directory made here (mkdir) that AWS does not have yet."""
+
+    def entries(self):
+        return []
 
 
 class Filesystem:
@@ -115,6 +122,9 @@ class Filesystem:
         self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._hlock = threading.Lock()
+        self._writers: dict[str, set[int]] = {}
+        self.overlay = Overlay()
+        self.tx = Transactions(aws, self.cache, read_only)
         self._account: Optional[str] = None
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -153,17 +163,20 @@ class Filesystem:
 
     @recorded
     def getattr(self, path: str, fh: Optional[int] = None) -> Stat:
-        if fh is not None:
-            h = self._handles.get(fh)
-            if h is not None:
-                st = self.stat_node(path, h.node) if not isinstance(h.node, File) else None
-                if st is None:
-                    with h.lock:
-                        size = len(h.data)
-                    mode = 0o644 if h.node.writable and not self.read_only else 0o444  # type: ignore
-                    return Stat(FILE, stat.S_IFREG | mode, size, self._mtime(path, h.node, bytes(h.data)),
-                                ino_of(path), self.uid, self.gid)
-                return st
+        h = self._handles.get(fh) if fh is not None else None
+        if h is not None and (h.writing or h.local is not None):
+            with h.lock:
+                size = len(h.data)
+            mtime = h.local.mtime if h.local is not None else time.time() if h.dirty else \
+                self._mtime(path, h.node, bytes(h.data)) if h.node is not None else time.time()
+            return Stat(FILE, stat.S_IFREG | 0o644, size, mtime, ino_of(path), self.uid, self.gid)
+        local = self.overlay.files.get(path)
+        if local is not None:
+            return Stat(FILE, stat.S_IFREG | 0o644, len(local.data), local.mtime, ino_of(path), self.uid, self.gid)
+        if path in self.overlay.dirs:
+            return Stat(DIR, stat.S_IFDIR | 0o755, 0, self.started, ino_of(path), self.uid, self.gid, 2)
+        if self.overlay.whiteout_of(path):
+            raise FsError(errno.ENOENT, f"{path}: no such entry")
         return self.stat_node(path, self.node(path))
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
@@ -176,20 +189,37 @@ class Filesystem:
             raise
 
     def _readdir(self, path: str, offset: int) -> Iterator[tuple[str, int, int, int]]:
-        node = self.node(path)
+        if path in self.overlay.dirs and not self._exists_remote(path):
+            node: Node = _EmptyDir(self, path)
+        else:
+            node = self.node(path)
         if not isinstance(node, Dir):
             raise FsError(errno.ENOTDIR, f"{path}: not a directory")
+        hidden = self.overlay.hidden(path)
         if offset <= 0:
             yield ".", stat.S_IFDIR | 0o755, ino_of(path), 1
         if offset <= 1:
             parent = os.path.dirname(path.rstrip("/")) or "/"
             yield "..", stat.S_IFDIR | 0o755, ino_of(parent), 2
         base = path.rstrip("/")
-        n = max(offset, 2)
-        for name, kind in node.entries_from(n - 2):
-            n += 1
-            mode = {DIR: stat.S_IFDIR | 0o755, LINK: stat.S_IFLNK | 0o777}.get(kind, stat.S_IFREG | 0o644)
-            yield name, mode, ino_of(f"{base}/{name}"), n
+        kinds = {DIR: stat.S_IFDIR | 0o755, LINK: stat.S_IFLNK | 0o777}
+        if offset < LOCAL_OFFSET:
+            n = max(offset, 2)
+            for name, kind in node.entries_from(n - 2):
+                n += 1
+                if name not in hidden:
+                    yield name, kinds.get(kind, stat.S_IFREG | 0o644), ino_of(f"{base}/{name}"), n
+        # then what exists only here (scratch files, files being created, new partitions),
+        # numbered from LOCAL_OFFSET so that resuming never confuses the two
+        extra = LOCAL_OFFSET
+        for name in sorted(self.overlay.children(path)):
+            child = f"{base}/{name}"
+            if name not in hidden and self._exists_remote(child):
+                continue  # already listed
+            extra += 1
+            if extra > offset:
+                mode = stat.S_IFDIR | 0o755 if child in self.overlay.dirs else stat.S_IFREG | 0o644
+                yield name, mode, ino_of(child), extra
 
     def listdir(self, path: str) -> list[str]:
         return [name for name, *_ in self.readdir(path) if name not in (".", "..")]
@@ -204,22 +234,65 @@ class Filesystem:
     # -- open files -----------------------------------------------------------------------------
     @recorded
     def open(self, path: str, flags: int) -> int:
+        writing = (flags & os.O_ACCMODE) != os.O_RDONLY
+        if writing:
+            self._writable_mount(path)
+        local = self.overlay.files.get(path)
+        if local is not None:
+            if flags & os.O_TRUNC:
+                del local.data[:]
+            return self._open_local(path, local, writing, dirty=bool(flags & os.O_TRUNC))
+        if self.overlay.whiteout_of(path):
+            raise FsError(errno.ENOENT, f"{path}: no such entry")
         node = self.node(path)
         if isinstance(node, Dir):
             raise FsError(errno.EISDIR, f"{path}: is a directory")
         if not isinstance(node, File):
             raise FsError(errno.ELOOP, f"{path}: is a symbolic link")
-        writing = (flags & os.O_ACCMODE) != os.O_RDONLY
-        if writing:
-            raise FsError(errno.EROFS if self.read_only else errno.EACCES,
-                          f"{path}: {'read-only mount' if self.read_only else 'this file cannot be written'}")
-        return self._add_handle(Handle(node, node.content(), writing))
+        if not writing:
+            data = self.overlay.served(path, node.content())
+            return self._add_handle(Handle(node, path, bytearray(data or b""), data, writing=False))
+        if not node.writable:
+            raise FsError(errno.EACCES, f"{path}: this file is read-only")
+        if node.ctl:
+            return self._add_handle(Handle(node, path, bytearray(), None, writing=True))
+        current = node.content()
+        base = self.overlay.served(path) or current
+        trunc = bool(flags & os.O_TRUNC)
+        return self._add_handle(Handle(node, path, bytearray(b"" if trunc else current), base, writing=True,
+                                       dirty=trunc))
+
+    @recorded
+    def create(self, path: str, mode: int, flags: int = os.O_WRONLY) -> int:
+        self._writable_mount(path)
+        parent, name = self._parent(path)
+        if len(name.encode("utf-8", "surrogateescape")) > 255:
+            raise FsError(errno.ENAMETOOLONG, f"{name[:40]}...: names are at most 255 bytes")
+        if path in self.overlay.files:
+            return self.open(path, flags | os.O_TRUNC)
+        whiteout = self.overlay.whiteout_of(path)
+        if parent.is_scratch(name):
+            local = LocalFile(bytearray(), time.time())
+        else:
+            if whiteout is None and self._exists_remote(path):
+                return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
+            target = parent.child_for_create(name)
+            local = LocalFile(bytearray(), time.time(), node=target, base=whiteout[1] if whiteout else None)
+        self.overlay.files[path] = local
+        return self._open_local(path, local, writing=True, dirty=False)
+
+    def _open_local(self, path: str, local: LocalFile, writing: bool, dirty: bool) -> int:
+        with self.overlay.lock:
+            local.opens += 1
+        return self._add_handle(Handle(local.node, path, local.data, local.base, writing, local=local, dirty=dirty))
 
     def _add_handle(self, h: Handle) -> int:
         with self._hlock:
             fh = self._next_fh
             self._next_fh += 1
             self._handles[fh] = h
+            if h.writing:
+                self._writers.setdefault(h.path, set()).add(fh)
             return fh
 
     def handle(self, fh: int) -> Handle:
@@ -233,9 +306,244 @@ class Filesystem:
         with h.lock:
             return bytes(h.data[offset:offset + size])
 
+    @recorded
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        h = self.handle(fh)
+        if not h.writing:
+            raise FsError(errno.EBADF, f"{path}: not open for writing")
+        if h.node is not None and h.node.ctl and h.local is None:
+            self._run_ctl(path, h.node, data)
+            return len(data)
+        with h.lock:
+            if offset > len(h.data):
+                h.data.extend(b"\0" * (offset - len(h.data)))
+            h.data[offset:offset + len(data)] = data
+            h.dirty = True
+        if h.local is not None:
+            h.local.mtime = time.time()
+        return len(data)
+
+    def _run_ctl(self, path: str, node: File, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(errno.EINVAL, "ctl takes text verbs, one per line") from None
+        for line in text.splitlines():
+            if line.strip():
+                self.tx.run(path, node.plan_line(line))
+
+    @recorded
+    def truncate(self, path: str, length: int, fh: Optional[int] = None) -> None:
+        self._writable_mount(path)
+        if fh is not None:
+            targets = [self.handle(fh)]
+        else:
+            with self._hlock:
+                targets = [self._handles[f] for f in self._writers.get(path, ()) if f in self._handles]
+        local = self.overlay.files.get(path)
+        if local is not None:
+            _resize(local.data, length)
+            for h in targets:
+                h.dirty = True
+            return
+        if not targets:
+            node = self.node(path)
+            if isinstance(node, File) and node.writable and (node.ctl or length == len(node.content())):
+                return
+            raise FsError(errno.EPERM if isinstance(node, File) and node.writable else errno.EACCES,
+                          f"{path}: awsfs saves whole files; open the file and write it instead of truncating")
+        for h in targets:
+            if h.node is not None and h.node.ctl:
+                continue
+            with h.lock:
+                _resize(h.data, length)
+                h.dirty = True
+
+    @recorded
+    def flush(self, path: str, fh: int) -> None:
+        self._commit(path, self.handle(fh))
+
+    @recorded
+    def fsync(self, path: str, datasync: int, fh: int) -> None:
+        self._commit(path, self.handle(fh))
+
+    def _commit(self, path: str, h: Handle) -> None:
+        """Commit a complete buffer: only when written to and not empty, never from release."""
+        if not h.writing or not h.dirty or h.node is None or h.node.ctl and h.local is None:
+            return
+        with h.lock:
+            data = bytes(h.data)
+        if not data:
+            return
+        if h.failed is not None and h.failed[0] == data:
+            raise h.failed[1]
+        base = h.local.base if h.local is not None else h.base
+        try:
+            self.tx.run(path, h.node.plan(base, data))
+        except FsError as e:
+            h.failed = (data, e)
+            raise
+        h.failed = None
+        h.dirty = False
+        h.base = data
+        if h.local is not None:
+            h.local.base = data
+        self.overlay.clear_whiteout(path)
+        self.overlay.served(path, data)
+
     def release(self, path: str, fh: int) -> None:
         with self._hlock:
-            self._handles.pop(fh, None)
+            h = self._handles.pop(fh, None)
+            if h is not None and h.writing:
+                fhs = self._writers.get(h.path)
+                if fhs is not None:
+                    fhs.discard(fh)
+                    if not fhs:
+                        del self._writers[h.path]
+        if h is None or h.local is None:
+            return
+        with self.overlay.lock:
+            h.local.opens -= 1
+            # a file being created leaves the overlay once closed: committed, AWS has it; if not, it is gone
+            if h.local.node is not None and h.local.opens <= 0 and self.overlay.files.get(h.path) is h.local:
+                del self.overlay.files[h.path]
+
+    # -- namespace changes ------------------------------------------------------------------------
+    @recorded
+    def unlink(self, path: str) -> None:
+        self._writable_mount(path)
+        with self.overlay.lock:
+            if self.overlay.files.pop(path, None) is not None:
+                return
+            if self.overlay.whiteout_of(path):  # an item an editor renamed to its backup name
+                self.overlay.clear_whiteout(path)
+                return
+        parent, name = self._parent(path)
+        self.tx.run(path, parent.plan_unlink(name))
+        self.overlay.forget_served(path)
+
+    @recorded
+    def rename(self, old: str, new: str) -> None:
+        self._writable_mount(old)
+        parent, name = self._parent(new)
+        local = self.overlay.files.get(old)
+        if local is not None:
+            if parent.is_scratch(name):
+                with self.overlay.lock:
+                    self.overlay.files[new] = self.overlay.files.pop(old)
+                return
+            self._commit_local_onto(old, local, new, parent, name)
+            return
+        if old in self.overlay.dirs:
+            raise FsError(errno.EXDEV, f"{old}: moving directories copies them")
+        if self.overlay.whiteout_of(old):
+            raise FsError(errno.ENOENT, f"{old}: no such entry")
+        src = self.node(old)
+        if not isinstance(src, File):
+            raise FsError(errno.EXDEV, f"{old}: moving this copies then deletes")
+        if parent.is_scratch(name):
+            # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay)
+            data = src.content()
+            self.overlay.files[new] = LocalFile(bytearray(data), time.time())
+            self.overlay.whiteout(old, self.overlay.served(old) or data)
+            return
+        dst = self._existing_file(new) or parent.child_for_create(name)
+        self.tx.run(old, src.plan_rename(dst))
+        self.overlay.forget_served(old)
+
+    def _commit_local_onto(self, old: str, local: LocalFile, new: str, parent: Dir, name: str) -> None:
+        whiteout = self.overlay.whiteout_of(new)
+        target = None if whiteout else self._existing_file(new)
+        if target is not None:
+            base = self.overlay.served(new) or target.content()
+        else:
+            target = parent.child_for_create(name)
+            base = whiteout[1] if whiteout else None
+        if target.ctl:
+            raise FsError(errno.EACCES, f"{new}: write verbs to ctl instead of replacing it")
+        data = bytes(local.data)
+        self.tx.run(new, target.plan(base, data))
+        with self.overlay.lock:
+            self.overlay.files.pop(old, None)
+            self.overlay.files.pop(new, None)
+        self.overlay.clear_whiteout(new)
+        self.overlay.served(new, data)
+
+    @recorded
+    def symlink(self, path: str, target: str) -> None:
+        self._writable_mount(path)
+        parent, name = self._parent(path)
+        self.tx.run(path, parent.plan_symlink(name, target))
+
+    @recorded
+    def mkdir(self, path: str, mode: int) -> None:
+        self._writable_mount(path)
+        parent, name = self._parent(path)
+        if self._exists_remote(path):
+            raise FsError(errno.EEXIST, f"{path}: exists")
+        if not parent.allows_mkdir(name):
+            raise FsError(errno.EACCES, f"{path}: directories cannot be created here")
+        self.overlay.dirs.add(path)
+
+    @recorded
+    def rmdir(self, path: str) -> None:
+        self._writable_mount(path)
+        if path in self.overlay.dirs:
+            if self.overlay.children(path) or self._exists_remote(path):
+                raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
+            self.overlay.dirs.discard(path)
+            return
+        node = self.node(path)
+        if isinstance(node, Dir) and any(True for _ in node.entries()):
+            raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
+        raise FsError(errno.EACCES, f"{path}: cannot be removed")
+
+    def chmod(self, path: str, mode: int) -> None:
+        """Accepted (cp -p, rsync, vim need it); AWS has no file modes to change."""
+        self.getattr(path)
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        self.getattr(path)
+
+    def utimens(self, path: str, times: Optional[tuple[float, float]] = None) -> None:
+        self.getattr(path)
+        local = self.overlay.files.get(path)
+        if local is not None and times is not None:
+            local.mtime = times[1]
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _writable_mount(self, path: str) -> None:
+        if self.read_only:
+            raise FsError(errno.EROFS, f"{path}: read-only mount")
+
+    def _parent(self, path: str) -> tuple[Dir, str]:
+        parent_path, name = os.path.split(path.rstrip("/"))
+        parent = self.router.resolve(self, parent_path or "/")
+        if parent_path not in self.overlay.dirs:
+            parent.check()
+        if not isinstance(parent, Dir):
+            raise FsError(errno.ENOTDIR, f"{parent_path}: not a directory")
+        return parent, name
+
+    def _exists_remote(self, path: str) -> bool:
+        try:
+            self.node(path)
+            return True
+        except FsError as e:
+            if e.errno == errno.ENOENT:
+                return False
+            raise
+
+    def _existing_file(self, path: str) -> Optional[File]:
+        if self.overlay.whiteout_of(path):
+            return None
+        try:
+            node = self.node(path)
+        except FsError as e:
+            if e.errno == errno.ENOENT:
+                return None
+            raise
+        return node if isinstance(node, File) else None
 
     def is_volatile(self, path: str) -> bool:
         """Files whose content changes by itself (read with direct I/O)."""

@@ -109,6 +109,79 @@ class AwsfsOperations(fuse.Operations):
         return 0
 
     @_op
+    def create(self, path: str, mode: int, fi: Any) -> int:
+        fi.fh = self.fs.create(path, mode, fi.flags)
+        return 0
+
+    @_op
+    def write(self, path: str, data: bytes, offset: int, fi: Any) -> int:
+        return self.fs.write(path, data, offset, _fh(fi))
+
+    @_op
+    def truncate(self, path: str, length: int, fh: Any = None) -> int:
+        self.fs.truncate(path, length, None if fh is None else _fh(fh))
+        return 0
+
+    @_op
+    def flush(self, path: str, fi: Any) -> int:
+        self.fs.flush(path, _fh(fi))
+        return 0
+
+    @_op
+    def fsync(self, path: str, datasync: int, fi: Any) -> int:
+        self.fs.fsync(path, datasync, _fh(fi))
+        return 0
+
+    @_op
+    def unlink(self, path: str) -> int:
+        self.fs.unlink(path)
+        return 0
+
+    @_op
+    def rename(self, old: str, new: str) -> int:
+        self.fs.rename(old, new)
+        return 0
+
+    @_op
+    def symlink(self, path: str, target: str) -> int:
+        # fusepy's order: symlink(link path, what it points to)
+        self.fs.symlink(path, target)
+        return 0
+
+    @_op
+    def mkdir(self, path: str, mode: int) -> int:
+        self.fs.mkdir(path, mode)
+        return 0
+
+    @_op
+    def rmdir(self, path: str) -> int:
+        self.fs.rmdir(path)
+        return 0
+
+    @_op
+    def chmod(self, path: str, mode: int) -> int:
+        self.fs.chmod(path, mode)
+        return 0
+
+    @_op
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        self.fs.chown(path, uid, gid)
+        return 0
+
+    @_op
+    def utimens(self, path: str, times: Any = None) -> int:
+        self.fs.utimens(path, None if times is None else (times[0] / 1e9, times[1] / 1e9))
+        return 0
+
+    @_op
+    def setxattr(self, path: str, name: str, value: bytes, options: int, position: int = 0) -> int:
+        raise fuse.FuseOSError(errno.ENOTSUP)
+
+    @_op
+    def removexattr(self, path: str, name: str) -> int:
+        raise fuse.FuseOSError(errno.ENOTSUP)
+
+    @_op
     def statfs(self, path: str) -> dict[str, int]:
         return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 1 << 20, "f_bfree": 1 << 19,
                 "f_bavail": 1 << 19, "f_files": 1 << 20, "f_ffree": 1 << 19, "f_favail": 1 << 19,
@@ -116,7 +189,7 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
-        raise fuse.FuseOSError(getattr(errno, "ENODATA", errno.ENOENT))
+        raise fuse.FuseOSError(errno.ENOTSUP)
 
     @_op
     def listxattr(self, path: str) -> list[str]:

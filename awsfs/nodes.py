@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import threading
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
@@ -16,8 +17,23 @@ from .errors import FsError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fs import Filesystem
+    from .transaction import Mutation
 
-__all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "render_json"]
+__all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "render_json"]
+
+_SCRATCH = re.compile(r"""(
+    \..*\.sw[a-p] | \..*\.sw[x-z] |      # vim swap files
+    .*~ | .*\.save | .*\.bak | .*\.orig |  # backups
+    sed[A-Za-z0-9]{6} |                    # sed -i
+    \..+\.[A-Za-z0-9]{6}                   # rsync / mktemp style .NAME.XXXXXX
+)$""", re.X)
+
+
+def is_editor_scratch(name: str) -> bool:
+    """Names that editors and tools create next to the file they edit."""
+    if name.isdigit():  # vim's write probe: 4913, then +123 while that name is taken
+        return int(name) >= 4913 and (int(name) - 4913) % 123 == 0
+    return bool(_SCRATCH.match(name))
 
 DIR, FILE, LINK = "dir", "file", "link"
 
@@ -49,7 +65,26 @@ class Node:
 
 
 class Dir(Node):
+    """A directory. Writable directories override the ``plan_*`` hooks and ``is_scratch``."""
+
     kind = DIR
+
+    def is_scratch(self, name: str) -> bool:
+        """Whether ``name`` is a local scratch file here (editor temp files); never reaches AWS."""
+        return False
+
+    def child_for_create(self, name: str) -> "File":
+        """The writable node a new file called ``name`` would become (it need not exist yet)."""
+        raise FsError(errno.EACCES, f"{self.path}: files cannot be created here")
+
+    def plan_unlink(self, name: str) -> list["Mutation"]:
+        raise FsError(errno.EACCES, f"{self.path}/{name}: cannot be removed")
+
+    def plan_symlink(self, name: str, target: str) -> list["Mutation"]:
+        raise FsError(errno.EACCES, f"{self.path}: symbolic links cannot be created here")
+
+    def allows_mkdir(self, name: str) -> bool:
+        return False
 
     def entries(self) -> Iterable[tuple[str, str]]:
         """``(name, kind)`` pairs. Attributes come from the cache the listing filled."""
@@ -73,9 +108,22 @@ class StaticDir(Dir):
 
 class File(Node):
     writable = False
+    #: ctl files run each line inside write(); documents commit whole buffers on flush/fsync
+    ctl = False
 
     def content(self) -> bytes:
         raise NotImplementedError
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list["Mutation"]:
+        """The mutations that make AWS hold ``new``. ``base`` is what the writer saw (None: new file)."""
+        raise FsError(errno.EACCES, f"{self.path}: read-only file")
+
+    def plan_line(self, line: str) -> list["Mutation"]:
+        raise FsError(errno.EACCES, f"{self.path}: read-only file")
+
+    def plan_rename(self, dst: "File") -> list["Mutation"]:
+        """Mutations that move this thing to ``dst``'s name; EXDEV makes ``mv`` copy and delete."""
+        raise FsError(errno.EXDEV, f"{self.path}: cannot be renamed in place")
 
 
 class Link(Node):

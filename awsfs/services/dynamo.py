@@ -9,10 +9,13 @@ served from a finished Scan, else one Query; an item nobody listed costs one Get
 """
 from __future__ import annotations
 
+import errno
 from typing import Any, Optional
 
 from .. import itemjson
+from ..errors import FsError, InputError
 from ..nodes import DIR, FILE, Dir, File, Listing, enoent, render_json
+from ..transaction import Mutation
 from .common import RegionNode, RegionsDir
 
 SUFFIX = ".json"
@@ -168,6 +171,34 @@ def _key_from_names(keys: list[tuple[str, str]], pkname: Optional[str], name: st
     return {keys[0][0]: pk, keys[1][0]: sk}
 
 
+def touched(region: str, table: str) -> list[tuple]:
+    """Cache entries an item mutation makes stale (not the table's description)."""
+    return [("dynamo", region, table, "scan"), ("dynamo", region, table, "part"), ("dynamo", region, table, "item")]
+
+
+def is_item_name(name: str) -> bool:
+    return name.endswith(SUFFIX) and len(name) > len(SUFFIX) and not name.startswith(".")
+
+
+class ItemDir:
+    """Mixin for a directory holding item files (a hash-key table, or a partition)."""
+
+    def is_scratch(self, name: str) -> bool:
+        return not is_item_name(name)
+
+    def child_for_create(self, name: str) -> "ItemFile":
+        return ItemFile(self.fs, f"{self.path}/{name}", **self.params, name=name)  # type: ignore
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        node = self.child_for_create(name)
+        value = node.item()
+        keys = node.keys()
+        region, table = node.region_ok(), node.params["table"]
+        key = {n: value[n] for n, _ in keys}
+        return [Mutation("dynamodb", region, "DeleteItem", {"TableName": table, "Key": key},
+                         touched(region, table), f"delete {table}/{name}")]
+
+
 # -- nodes ------------------------------------------------------------------------------------
 
 class TablesDir(RegionNode, Dir):
@@ -196,7 +227,16 @@ class TableNode(RegionNode):
         return t.timestamp() if t else None
 
 
-class TableDir(TableNode, Dir):
+class TableDir(ItemDir, TableNode, Dir):
+    def allows_mkdir(self, name: str) -> bool:
+        # a partition directory for items about to be copied in (hash+range tables)
+        return len(self.keys()) == 2 and not name.startswith(".")
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if len(self.keys()) == 2:
+            raise FsError(errno.EISDIR, f"{self.path}/{name}: a partition is a directory")
+        return super().plan_unlink(name)
+
     def entries_from(self, offset: int):
         # offset 0 is .table.json, then the Scan's entries
         if offset == 0:
@@ -215,7 +255,7 @@ class TableInfo(TableNode, File):
         return render_json(self.desc())
 
 
-class PartitionDir(TableNode, Dir):
+class PartitionDir(ItemDir, TableNode, Dir):
     def listing(self) -> Listing:
         return partition(self.fs, self.region_ok(), self.params["table"], self.params["pk"], self.path)
 
@@ -248,6 +288,81 @@ class ItemFile(TableNode, File):
 
     def content(self) -> bytes:
         return itemjson.dumps(self.item())
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        region, table, name = self.region_ok(), self.params["table"], self.params["name"]
+        keys = self.keys()
+        where = f"{table}/{self.params['pk'] + '/' if self.params.get('pk') else ''}{name}"
+        if not is_item_name(name):
+            raise InputError(errno.EINVAL, f"{name!r}: item files are named <key>.json")
+        item = itemjson.loads(new)
+        key = itemjson.key_of(item, keys)
+        pkname = self.params.get("pk")
+        if pkname is not None:
+            pk = itemjson.parse_key_name(pkname, keys[0][1])
+            if pk is None or itemjson.key_of({keys[0][0]: pk}, keys[:1]) != key[:1]:
+                raise InputError(errno.EINVAL, f"key mismatch: this item's {keys[0][0]} is "
+                                               f"{_shown(item[keys[0][0]])} but its directory is {pkname!r}")
+        hash_name = keys[0][0]
+        params: dict[str, Any] = {"TableName": table, "Item": item,
+                                  "ExpressionAttributeNames": {"#k": hash_name}}
+        precheck = None
+        if base is not None:
+            base_item = itemjson.loads(base)
+            if itemjson.key_of(base_item, keys) != key:
+                raise InputError(errno.EINVAL, "key mismatch: the file holds the item with key "
+                                 f"{_key_text(base_item, keys)}; the new content has {_key_text(item, keys)}. "
+                                 "Copy it to a new file to create another item.")
+            if itemjson.same_item(base_item, item):
+                return []
+            key_av = {n: item[n] for n, _ in keys}
+
+            def precheck() -> None:
+                got = self.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key_av,
+                                    ConsistentRead=True).get("Item")
+                if got is None or not itemjson.same_item(got, base_item):
+                    raise FsError(errno.ESTALE, f"{where} was {'deleted' if got is None else 'changed'} in "
+                                  "DynamoDB since you read it; your save was refused and the other change kept "
+                                  "(re-open the file to see it)")
+            params["ConditionExpression"] = "attribute_exists(#k)"
+        else:
+            params["ConditionExpression"] = "attribute_not_exists(#k)"
+        m = Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}")
+        m.precheck = precheck
+        return [m]
+
+    def plan_rename(self, dst: File) -> list[Mutation]:
+        """``mv a.json b.json``: the item takes b's key, in one transaction (put b, delete a)."""
+        if not isinstance(dst, ItemFile) or (dst.params["region"], dst.params["table"]) != (
+                self.params["region"], self.params["table"]):
+            raise FsError(errno.EXDEV, "moving between tables copies then deletes")
+        region, table, keys = self.region_ok(), self.params["table"], self.keys()
+        src = self.item()
+        pk = dst.params.get("pk")
+        if len(keys) == 2 and pk is None:
+            raise FsError(errno.EXDEV, "moving into the table root copies then deletes")
+        new_key = _key_from_names(keys, pk, dst.params["name"])
+        if new_key is None:
+            raise InputError(errno.EINVAL, f"{dst.params['name']!r} does not name a key: "
+                             "item files are named <key>.json")
+        if itemjson.key_of(new_key, keys) == itemjson.key_of(src, keys):
+            return []
+        moved = {**src, **new_key}
+        old_key = {n: src[n] for n, _ in keys}
+        return [Mutation("dynamodb", region, "TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": table, "Item": moved}},
+            {"Delete": {"TableName": table, "Key": old_key, "ConditionExpression": "attribute_exists(#k)",
+                        "ExpressionAttributeNames": {"#k": keys[0][0]}}}]},
+            touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}")]
+
+
+def _shown(av: dict) -> str:
+    (t, v), = av.items()
+    return repr(v) if t == "S" else str(v)
+
+
+def _key_text(item: dict, keys: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{n}={_shown(item[n])}" for n, _ in keys)
 
 
 def table_child(fs, path: str, region: str, table: str, name: str):

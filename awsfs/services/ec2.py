@@ -1,10 +1,15 @@
 """EC2: instances (files for state, type, tags, ctl), security groups, images."""
 from __future__ import annotations
 
+import errno
+import re
 from typing import Any, Optional
 
+from ..errors import FsError, InputError
 from ..names import escape, unescape
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, line, render_json
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, line
+from ..nodes import render_json
+from ..transaction import Mutation
 from .common import RegionNode, RegionsDir
 
 # -- data, through the cache -----------------------------------------------------------------
@@ -89,6 +94,29 @@ def tags_of(inst: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
 
 
+def fresh_instance(fs, region: str, iid: str, path: str) -> dict:
+    """The instance as AWS has it now (bypassing the cache): decisions are made on this."""
+    fs.cache.invalidate(("ec2", region, "instance", iid))
+    page = fs.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
+    for r in page.get("Reservations", []):
+        for i in r.get("Instances", []):
+            return i
+    raise enoent(path, f"no instance {iid} in {region}")
+
+
+def touched(region: str, iid: str) -> list[tuple]:
+    """Cache entries an instance mutation makes stale."""
+    return [("ec2", region, "instances"), ("ec2", region, "instance", iid), ("elb", region)]
+
+
+VERB_CALLS = {"start": "StartInstances", "stop": "StopInstances", "reboot": "RebootInstances",
+              "terminate": "TerminateInstances"}
+# states in which a verb has nothing left to do
+SATISFIED = {"start": ("pending", "running"), "stop": ("stopping", "stopped"),
+             "terminate": ("shutting-down", "terminated"), "reboot": ()}
+_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+
 # -- nodes ------------------------------------------------------------------------------------
 
 class RegionDir(RegionNode, StaticDir):
@@ -125,6 +153,14 @@ class InstanceDir(InstanceNode, StaticDir):
     children = (("info.json", FILE), ("state", FILE), ("type", FILE), ("tags", DIR), ("ctl", FILE),
                 ("image", LINK), ("security-groups", DIR))
 
+    def is_scratch(self, name: str) -> bool:
+        return name not in dict(self.children)
+
+    def child_for_create(self, name: str) -> File:
+        if name == "type":  # an editor saving by rename creates it anew
+            return InstanceType(self.fs, f"{self.path}/type", **self.params)
+        raise FsError(errno.EACCES, f"{self.path}/{name}: files cannot be created here")
+
 
 class InstanceInfo(InstanceNode, File):
     def content(self) -> bytes:
@@ -142,9 +178,37 @@ class InstanceType(InstanceNode, File):
     def content(self) -> bytes:
         return line(self.inst()["InstanceType"])
 
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        value = new.decode("utf-8", "replace").strip()
+        if not _TYPE.match(value):
+            raise InputError(errno.EINVAL, f"{value!r} is not an instance type (like t3.large)")
+        region, iid = self.region_ok(), self.params["iid"]
+        inst = fresh_instance(self.fs, region, iid, self.path)
+        if inst["InstanceType"] == value:
+            return []
+        state = inst["State"]["Name"]
+        if state != "stopped":
+            raise FsError(errno.EBUSY, f"the instance is {state}; stop it to change its type "
+                                       f"(echo stop > ctl)")
+        return [Mutation("ec2", region, "ModifyInstanceAttribute",
+                         {"InstanceId": iid, "InstanceType": {"Value": value}}, touched(region, iid),
+                         f"set type of {iid} to {value}")]
+
 
 class InstanceCtl(InstanceNode, File):
     writable = True
+    ctl = True
+
+    def plan_line(self, text: str) -> list[Mutation]:
+        verb = text.strip()
+        if verb not in VERB_CALLS:
+            raise InputError(errno.EINVAL, f"unknown verb {verb!r} (accepted: {', '.join(VERB_CALLS)})")
+        region, iid = self.region_ok(), self.params["iid"]
+        state = fresh_instance(self.fs, region, iid, self.path)["State"]["Name"]
+        if state in SATISFIED[verb]:
+            return []
+        return [Mutation("ec2", region, VERB_CALLS[verb], {"InstanceIds": [iid]}, touched(region, iid),
+                         f"{verb} {iid}")]
 
     def content(self) -> bytes:
         state = self.inst()["State"]["Name"]
@@ -155,6 +219,19 @@ class InstanceCtl(InstanceNode, File):
 class TagsDir(InstanceNode, Dir):
     def entries(self):
         return [(escape(k), FILE) for k in sorted(tags_of(self.inst()))]
+
+    def is_scratch(self, name: str) -> bool:
+        return is_editor_scratch(name)
+
+    def child_for_create(self, name: str) -> File:
+        return TagFile(self.fs, f"{self.path}/{name}", **self.params, key=name)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        tag = TagFile(self.fs, f"{self.path}/{name}", **self.params, key=name)
+        tag.check()
+        region, iid = self.region_ok(), self.params["iid"]
+        return [Mutation("ec2", region, "DeleteTags", {"Resources": [iid], "Tags": [{"Key": tag.key()}]},
+                         touched(region, iid), f"delete tag {tag.key()} of {iid}")]
 
 
 class TagFile(InstanceNode, File):
@@ -175,6 +252,25 @@ class TagFile(InstanceNode, File):
         if value is None:
             raise enoent(self.path, "no such tag")
         return line(value)
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        key = self.key()
+        try:
+            value = new.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(errno.EINVAL, "a tag value must be UTF-8 text") from None
+        value = value[:-1] if value.endswith("\n") else value
+        if "\n" in value:
+            raise InputError(errno.EINVAL, "a tag value is one line")
+        if len(key) > 128 or len(value) > 256:
+            raise InputError(errno.EINVAL, "tag keys are at most 128 characters, values at most 256")
+        if key.lower().startswith("aws:"):
+            raise InputError(errno.EINVAL, "tag keys starting with 'aws:' are reserved by AWS")
+        if base is not None and base == new:
+            return []
+        region, iid = self.region_ok(), self.params["iid"]
+        return [Mutation("ec2", region, "CreateTags", {"Resources": [iid], "Tags": [{"Key": key, "Value": value}]},
+                         touched(region, iid), f"tag {iid} {key}={value}")]
 
 
 class ImageLink(InstanceNode, Link):

@@ -1,8 +1,12 @@
 """Classic ELB: one directory per load balancer; registered instances as symlinks into /ec2."""
 from __future__ import annotations
 
+import errno
+import re
 from typing import Any, Optional
 
+from ..errors import FsError, InputError
+from ..transaction import Mutation
 from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, render_json
 from .common import RegionNode, RegionsDir
 
@@ -61,6 +65,26 @@ class BalancerInfo(BalancerNode, File):
 class MembersDir(BalancerNode, Dir):
     def entries(self):
         return [(iid, LINK) for iid in self.members()]
+
+    def _mutation(self, op: str, iid: str, what: str) -> list[Mutation]:
+        region, name = self.region_ok(), self.params["name"]
+        return [Mutation("elb", region, op, {"LoadBalancerName": name, "Instances": [{"InstanceId": iid}]},
+                         [("elb", region, "balancers")], f"{what} {iid} {'with' if 'reg' in what else 'from'} {name}")]
+
+    def plan_symlink(self, name: str, target: str) -> list[Mutation]:
+        """``ln -s ../../../../ec2/<region>/instances/<id> <id>`` registers the instance."""
+        if not re.fullmatch(r"i-[0-9a-f]+", name):
+            raise InputError(errno.EINVAL, f"{name!r}: name the link after the instance id (i-...)")
+        if target.rstrip("/").split("/")[-1] != name or "/instances/" not in target:
+            raise InputError(errno.EINVAL, f"link {name} must point at ../../../../ec2/<region>/instances/{name}")
+        if name in self.members():
+            raise FsError(errno.EEXIST, f"{name} is already registered with {self.params['name']}")
+        return self._mutation("RegisterInstancesWithLoadBalancer", name, "register")
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if name not in self.members():
+            raise FsError(errno.ENOENT, f"{name} is not registered with {self.params['name']}")
+        return self._mutation("DeregisterInstancesFromLoadBalancer", name, "deregister")
 
 
 class MemberLink(BalancerNode, Link):

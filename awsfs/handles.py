@@ -1,0 +1,101 @@
+"""Open files and the local overlay.
+
+* :class:`Handle` — one open file: the buffer being read or written and what the writer's content
+  is based on (for conditional saves). A document is committed from the whole buffer only.
+* :class:`Overlay` — what exists here and not (yet) in AWS: editor scratch files (``.x.swp``,
+  ``x~``, ``sedXXXXXX``), files being created (committed on flush/fsync, then dropped), partition
+  directories made for a copy, and *whiteouts*: an item renamed to a scratch name (an editor's
+  backup) is hidden for a short while, so the editor's re-create of it is a new file whose failure
+  can be undone locally. Nothing in the overlay is ever sent to AWS by itself.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .errors import FsError
+from .nodes import File
+
+__all__ = ["Handle", "LocalFile", "Overlay"]
+
+WHITEOUT_SECONDS = 30.0
+SERVED_KEEP = 10000
+
+
+@dataclass
+class LocalFile:
+    """A file that lives only in this mount (scratch) or is being created (``node`` is set)."""
+
+    data: bytearray
+    mtime: float
+    node: Optional[File] = None        # pending: the AWS thing this file becomes when committed
+    base: Optional[bytes] = None       # pending: what it replaces, as the writer saw it
+    opens: int = 0
+
+
+@dataclass
+class Handle:
+    node: Optional[File]
+    path: str
+    data: bytearray
+    base: Optional[bytes]              # what the writer saw (None: a new file)
+    writing: bool
+    local: Optional[LocalFile] = None  # set when the file lives in the overlay
+    dirty: bool = False
+    failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Overlay:
+    def __init__(self) -> None:
+        self.files: dict[str, LocalFile] = {}
+        self.dirs: set[str] = set()
+        self._whiteouts: dict[str, tuple[float, Optional[bytes]]] = {}
+        self._served: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self.lock = threading.RLock()
+
+    # what each path last showed a reader: the base of a later save
+    def served(self, path: str, data: Optional[bytes] = None) -> Optional[bytes]:
+        with self.lock:
+            if data is not None:
+                self._served[path] = data
+                self._served.move_to_end(path)
+                while len(self._served) > SERVED_KEEP:
+                    self._served.popitem(last=False)
+                return data
+            return self._served.get(path)
+
+    def forget_served(self, path: str) -> None:
+        with self.lock:
+            self._served.pop(path, None)
+
+    def whiteout(self, path: str, base: Optional[bytes]) -> None:
+        with self.lock:
+            self._whiteouts[path] = (time.monotonic() + WHITEOUT_SECONDS, base)
+
+    def whiteout_of(self, path: str) -> Optional[tuple[float, Optional[bytes]]]:
+        with self.lock:
+            w = self._whiteouts.get(path)
+            if w is not None and w[0] < time.monotonic():
+                del self._whiteouts[path]
+                return None
+            return w
+
+    def clear_whiteout(self, path: str) -> None:
+        with self.lock:
+            self._whiteouts.pop(path, None)
+
+    def children(self, dirpath: str) -> list[str]:
+        """Names the overlay adds in ``dirpath``."""
+        prefix = dirpath.rstrip("/") + "/"
+        with self.lock:
+            names = [p[len(prefix):] for p in list(self.files) + list(self.dirs) if p.startswith(prefix)]
+        return [n for n in names if "/" not in n]
+
+    def hidden(self, dirpath: str) -> set[str]:
+        prefix = dirpath.rstrip("/") + "/"
+        with self.lock:
+            return {p[len(prefix):] for p in self._whiteouts if p.startswith(prefix) and self.whiteout_of(p)}

@@ -1,0 +1,70 @@
+"""The one transaction layer: every AWS mutation awsfs makes goes through :meth:`Transactions.run`.
+
+A writable node turns a finished write into a list of :class:`Mutation`. The layer refuses them
+on a read-only mount, runs them in order through the AWS choke point (which owns retries),
+invalidates every cache entry they affect — in a ``finally``, so a failure invalidates too —
+and writes one audit log line per mutation. The first failure stops the list and is raised.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .cache import Cache, Key
+from .errors import FsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .aws import Aws
+
+__all__ = ["Mutation", "Transactions"]
+
+log = logging.getLogger("awsfs.mutation")
+
+
+@dataclass
+class Mutation:
+    service: str
+    region: str
+    operation: str
+    params: dict[str, Any]
+    invalidates: list[Key] = field(default_factory=list)
+    what: str = ""                                  # for people: "stop i-0abc", "put users/alice"
+    #: optional check run (through the choke point) right before the call; raises to refuse
+    precheck: Optional[Callable[[], None]] = None
+
+
+class Transactions:
+    def __init__(self, aws: "Aws", cache: Cache, read_only: bool = False) -> None:
+        self.aws = aws
+        self.cache = cache
+        self.read_only = read_only
+
+    def run(self, path: str, mutations: list[Mutation]) -> list[dict[str, Any]]:
+        if self.read_only and mutations:
+            raise FsError(errno.EROFS, f"{path}: read-only mount")
+        results = []
+        for m in mutations:
+            start = time.monotonic()
+            outcome, err, resp = "ok", None, {}
+            try:
+                if m.precheck is not None:
+                    m.precheck()
+                resp = self.aws.call(m.service, m.region, m.operation, **m.params)
+                results.append(resp)
+            except FsError as e:
+                outcome, err = "error", e
+                raise
+            finally:
+                self.cache.invalidate(*m.invalidates)
+                meta = resp.get("ResponseMetadata", {}) if resp else {}
+                log.info("mutation", extra={
+                    "event": "mutation", "path": path, "mutation": m.what or m.operation,
+                    "service": m.service, "operation": m.operation, "region": m.region, "outcome": outcome,
+                    "attempts": meta.get("Attempts", getattr(err, "attempts", 0)),
+                    "request_id": meta.get("RequestId", getattr(err, "request_id", "")),
+                    "duration_ms": round((time.monotonic() - start) * 1000, 1),
+                    **({"error": err.reason} if err else {})})
+        return results
