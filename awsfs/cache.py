@@ -41,6 +41,9 @@ class Cache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        #: bumped whenever something is stored or invalidated: answers derived from the cache
+        #: (such as file attributes) are reusable while it is unchanged
+        self.epoch = 0
 
     def peek(self, key: Key) -> Optional[Entry]:
         """The fresh entry for ``key`` or None; never loads."""
@@ -85,6 +88,7 @@ class Cache:
         with self._lock:
             if self._gen(key) == gen:
                 self._data[key] = entry
+                self.epoch += 1
             self._flights.pop(key, None)
         flight.value = entry
         flight.done.set()
@@ -93,11 +97,13 @@ class Cache:
     def put(self, key: Key, value: Any) -> None:
         with self._lock:
             self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
+            self.epoch += 1
 
     def invalidate(self, *prefixes: Key) -> None:
         """Drop every key that starts with one of ``prefixes``; loads in flight are not stored."""
         with self._lock:
             self._epoch += 1
+            self.epoch += 1
             for prefix in prefixes:
                 n = len(prefix)
                 for k in [k for k in self._data if k[:n] == prefix]:

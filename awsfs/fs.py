@@ -94,6 +94,7 @@ def ino_of(path: str) -> int:
                           "little") >> 1 or 1
 
 
+STAT_MEMO_SECONDS = 1.0
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
 
 
@@ -123,6 +124,7 @@ class Filesystem:
         self._next_fh = 1
         self._hlock = threading.Lock()
         self._writers: dict[str, set[int]] = {}
+        self._stat_memo: dict[str, tuple[int, float, Stat]] = {}
         self.overlay = Overlay()
         self.tx = Transactions(aws, self.cache, read_only)
         self._account: Optional[str] = None
@@ -177,7 +179,14 @@ class Filesystem:
             return Stat(DIR, stat.S_IFDIR | 0o755, 0, self.started, ino_of(path), self.uid, self.gid, 2)
         if self.overlay.whiteout_of(path):
             raise FsError(errno.ENOENT, f"{path}: no such entry")
-        return self.stat_node(path, self.node(path))
+        # attributes are derived from cached AWS state: reuse them while the cache is unchanged
+        epoch, now = self.cache.epoch, time.monotonic()
+        memo = self._stat_memo.get(path)
+        if memo is not None and memo[0] == epoch and now - memo[1] < STAT_MEMO_SECONDS:
+            return memo[2]
+        st = self.stat_node(path, self.node(path))
+        self._stat_memo[path] = (epoch, now, st)
+        return st
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
         """``(name, mode, ino, next_offset)`` from ``offset`` on; "." and ".." come first."""
