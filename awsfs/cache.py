@@ -99,6 +99,11 @@ class Cache:
             self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
             self.epoch += 1
 
+    def touch(self) -> None:
+        """A cached value was changed in place (write-through): derived answers are stale."""
+        with self._lock:
+            self.epoch += 1
+
     def invalidate(self, *prefixes: Key) -> None:
         """Drop every key that starts with one of ``prefixes``; loads in flight are not stored."""
         with self._lock:

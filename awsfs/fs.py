@@ -76,8 +76,9 @@ def recorded(func):
         try:
             return func(self, path, *args, **kw)
         except FsError as e:
-            if e.errno != errno.ENOENT or isinstance(e, RemoteError):
+            if (e.errno != errno.ENOENT or isinstance(e, RemoteError)) and not getattr(e, "recorded", False):
                 self.errors.add(path, func.__name__, e)
+                e.recorded = True  # type: ignore[attr-defined]  # close() repeating fsync's error
             raise
     return wrapper
 

@@ -125,7 +125,7 @@ def _check_number(d: Decimal, where: str) -> str:
         raise _bad(f"{where}: {d} has {digits} significant digits; DynamoDB keeps at most {_MAX_DIGITS}")
     if not (Decimal("1E-130") <= abs(d) < Decimal("1E126")):
         raise _bad(f"{where}: {d} is outside DynamoDB's number range (1E-130 .. 9.99E+125)")
-    return str(d)
+    return _num(_canon(d))  # the text DynamoDB itself returns (2.50 -> 2.5, 1E+3 -> 1000)
 
 
 def _b64(s: Any, where: str) -> bytes:

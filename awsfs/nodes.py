@@ -181,6 +181,18 @@ class Listing:
             yield name, value
             i += 1
 
+    def put(self, name: str, value: Any) -> None:
+        """Write-through: the entry as AWS now has it (appended when new)."""
+        with self._lock:
+            if name not in self.index:
+                self.names.append(name)
+            self.index[name] = value
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            if self.index.pop(name, None) is not None or name in self.names:
+                self.names.remove(name)
+
     def all(self) -> dict[str, Any]:
         self.ensure()
         return self.index

@@ -34,6 +34,9 @@ class Mutation:
     what: str = ""                                  # for people: "stop i-0abc", "put users/alice"
     #: optional check run (through the choke point) right before the call; raises to refuse
     precheck: Optional[Callable[[], None]] = None
+    #: optional write-through: on success, bring cached listings up to date instead of dropping
+    #: them (``invalidates`` is still applied when the call fails or this raises)
+    update: Optional[Callable[[dict[str, Any]], None]] = None
 
 
 class Transactions:
@@ -58,7 +61,7 @@ class Transactions:
                 outcome, err = "error", e
                 raise
             finally:
-                self.cache.invalidate(*m.invalidates)
+                self._refresh(m, resp if outcome == "ok" and resp else None)
                 meta = resp.get("ResponseMetadata", {}) if resp else {}
                 log.info("mutation", extra={
                     "event": "mutation", "path": path, "mutation": m.what or m.operation,
@@ -68,3 +71,14 @@ class Transactions:
                     "duration_ms": round((time.monotonic() - start) * 1000, 1),
                     **({"error": err.reason} if err else {})})
         return results
+
+    def _refresh(self, m: Mutation, resp: Optional[dict[str, Any]]) -> None:
+        """Make the cache show the new state: write through on success, else drop what is affected."""
+        if resp is not None and m.update is not None:
+            try:
+                m.update(resp)
+                self.cache.touch()
+                return
+            except Exception:
+                log.exception("cache update failed; invalidating", extra={"event": "mutation"})
+        self.cache.invalidate(*m.invalidates)

@@ -22,6 +22,16 @@ def awsfs_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "awsfs", *args]
 
 
+def awsfs_with_whiteout(seconds: float, *args: str) -> list[str]:
+    """``awsfs ARGS`` with a shorter whiteout (a test launcher; awsfs itself is unchanged)."""
+    code = ("import sys, awsfs.handles as h\n"
+            "assert hasattr(h, 'WHITEOUT_SECONDS'), 'awsfs.handles.WHITEOUT_SECONDS is gone: update the test'\n"
+            f"h.WHITEOUT_SECONDS = {float(seconds)!r}\n"
+            "from awsfs.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    return [sys.executable, "-c", code, *args]
+
+
 class Mount:
     def __init__(self, path: str, log_file: str) -> None:
         self.path = path
@@ -61,11 +71,14 @@ def unmount(path: str) -> None:
 def mount_awsfs(local_aws, tmp_path):
     made: list[str] = []
 
-    def mount(*extra: str, regions: str = "us-east-1,eu-west-1") -> Mount:
+    def mount(*extra: str, regions: str = "us-east-1,eu-west-1", whiteout_seconds: float | None = None) -> Mount:
+        """``whiteout_seconds`` shortens how long an item renamed to a scratch name stays hidden
+        (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire."""
         path = tempfile.mkdtemp(prefix="awsfs-it-", dir=MOUNT_BASE)
         log_file = str(tmp_path / f"awsfs-{len(made)}.log")
         args = [path, "--endpoint-url", local_aws.url, "--regions", regions, "--log-file", log_file, *extra]
-        r = subprocess.run(awsfs_cmd(*args), capture_output=True, text=True, timeout=60)
+        cmd = awsfs_cmd(*args) if whiteout_seconds is None else awsfs_with_whiteout(whiteout_seconds, *args)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert os.path.ismount(path)
         made.append(path)
@@ -79,3 +92,82 @@ def mount_awsfs(local_aws, tmp_path):
 @pytest.fixture
 def mnt(mount_awsfs, seeded) -> Mount:
     return mount_awsfs()
+
+
+# -- helpers and fixtures for the write tests -------------------------------------------------
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "a condition"):
+    """Poll until ``predicate()`` is truthy; return its value, or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def ddb_table(boto, unique):
+    """Make a DynamoDB table of the test's own: ``make(items, region=, hash=, range=)`` -> name.
+
+    Items are plain Python (str, Decimal, set, bytes, dict, list); the table is deleted afterwards.
+    """
+    from boto3.dynamodb.types import TypeSerializer
+    ser = TypeSerializer()
+    made: list[tuple[str, str]] = []
+
+    def make(items=(), region: str = "us-east-1", hash: tuple[str, str] = ("id", "S"),
+             range: tuple[str, str] | None = None, name: str | None = None) -> str:
+        name = name or unique("it")
+        keys = [hash] + ([range] if range else [])
+        ddb = boto("dynamodb", region)
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": k, "KeyType": t}
+                                    for (k, _), t in zip(keys, ["HASH", "RANGE"])],
+                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in keys])
+        made.append((region, name))
+        for item in items:
+            ddb.put_item(TableName=name, Item={k: ser.serialize(v) for k, v in item.items()})
+        return name
+    yield make
+    for region, name in made:
+        try:
+            boto("dynamodb", region).delete_table(TableName=name)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def ec2_instances(boto):
+    """Launch instances of the test's own: ``make(n, tags={}, stopped=False, itype=)`` -> ids.
+
+    Afterwards their tags are removed (read tests grep tags) and they are terminated.
+    """
+    made: list[tuple[str, str]] = []
+
+    def make(n: int = 1, region: str = "us-east-1", itype: str = "t3.micro", tags: dict | None = None,
+             stopped: bool = False) -> list[str]:
+        ec2 = boto("ec2", region)
+        ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        kw = {}
+        if tags:
+            kw["TagSpecifications"] = [{"ResourceType": "instance",
+                                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+        r = ec2.run_instances(ImageId=ami, MinCount=n, MaxCount=n, InstanceType=itype, **kw)
+        ids = [i["InstanceId"] for i in r["Instances"]]
+        made.extend((region, i) for i in ids)
+        if stopped:
+            ec2.stop_instances(InstanceIds=ids)
+        return ids
+    yield make
+    for region, iid in made:
+        try:
+            ec2 = boto("ec2", region)
+            tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+            if tags:
+                ec2.delete_tags(Resources=[iid], Tags=[{"Key": t["Key"]} for t in tags])
+            ec2.terminate_instances(InstanceIds=[iid])
+        except Exception:
+            pass

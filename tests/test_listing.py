@@ -88,9 +88,48 @@ def test_a_failed_page_is_an_error_not_the_end_of_the_directory(make_fs, paged_t
     assert len(names(fs.readdir(path))) == ITEMS + 3
 
 
-def test_reading_an_unlisted_item_is_one_get_item(make_fs, paged_table):
-    table, _ = paged_table
+@pytest.fixture(scope="module")
+def big_table(local_aws):
+    """More items than DescribeTable's "small" figure: lookups go straight to GetItem."""
+    import boto3
+    ddb = boto3.client("dynamodb", region_name=R, endpoint_url=local_aws.url)
+    ddb.create_table(TableName="many", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    for start in range(0, 1025, 25):
+        ddb.batch_write_item(RequestItems={"many": [
+            {"PutRequest": {"Item": {"id": {"S": f"i{n}"}}}} for n in range(start, start + 25)]})
+    return "many"
+
+
+def test_reading_an_unlisted_item_is_one_get_item(make_fs, big_table):
     fs = make_fs(regions=[R])
-    assert fs.getattr(f"/dynamo/{R}/{table}/k007.json").size > 100_000
-    assert fs.aws.calls["dynamodb:GetItem"] == 1
-    assert "dynamodb:Scan" not in fs.aws.calls
+    fs.getattr(f"/dynamo/{R}/{big_table}/.table.json")
+    before = dict(fs.aws.calls)
+    assert fs.getattr(f"/dynamo/{R}/{big_table}/i7.json").size > 0
+    with pytest.raises(FsError):
+        fs.getattr(f"/dynamo/{R}/{big_table}/nope.json")
+    with pytest.raises(FsError):  # a definite "no such item" is remembered
+        fs.getattr(f"/dynamo/{R}/{big_table}/nope.json")
+    spent = {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
+    assert spent == {"dynamodb:GetItem": 2}
+
+
+def test_a_small_table_is_listed_once_instead_of_item_by_item(make_fs, boto, unique):
+    table = unique("small")
+    ddb = boto("dynamodb")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    for n in range(20):
+        ddb.put_item(TableName=table, Item={"id": {"S": f"i{n}"}})
+    fs = make_fs(regions=[R])
+    fs.getattr(f"/dynamo/{R}/{table}/.table.json")
+    before = dict(fs.aws.calls)
+    for n in range(20):
+        fs.getattr(f"/dynamo/{R}/{table}/i{n}.json")
+    for n in range(20, 40):  # what `cp` asks before creating new files
+        with pytest.raises(FsError):
+            fs.getattr(f"/dynamo/{R}/{table}/i{n}.json")
+    spent = {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
+    assert spent == {"dynamodb:Scan": 1}

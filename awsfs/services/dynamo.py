@@ -133,6 +133,13 @@ def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: st
         else:
             p = fs.cache.peek(("dynamo", region, table, "part", pkname))
             listing = p.value if p is not None else None
+    if listing is None and _small(fs, region, table, path):
+        # a table that fits one Scan page: listing it costs what one GetItem costs, and the
+        # listing answers every later lookup (a copy of many new files into it, say)
+        whole = scan(fs, region, table, path)
+        whole.ensure(1)
+        if whole.complete:
+            listing = whole if pkname is None else _Done(whole.partitions.get(pkname, {}))
     if listing is not None:
         known, value = listing.lookup(name)
         if known:
@@ -151,12 +158,52 @@ def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: st
             raise enoent(path, "no such item")
         return value
 
-    def load() -> dict:
-        got = fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
-        if got is None:
-            raise enoent(path, "no such item")
-        return got
-    return fs.cache.get(("dynamo", region, table, "item", pkname, name), load)
+    def load() -> Optional[dict]:
+        # None is a definite "no such item" and is cached like an item
+        return fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
+    got = fs.cache.get(("dynamo", region, table, "item", pkname, name), load)
+    if got is None:
+        raise enoent(path, "no such item")
+    return got
+
+
+SMALL_ITEMS, SMALL_BYTES = 1000, 1_000_000
+
+
+def _small(fs, region: str, table: str, path: str) -> bool:
+    """Whether the table (by DescribeTable's approximate figures) fits one Scan page."""
+    desc = describe(fs, region, table, path)
+    return desc.get("ItemCount", SMALL_ITEMS + 1) <= SMALL_ITEMS and desc.get("TableSizeBytes", 0) <= SMALL_BYTES
+
+
+def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
+                  put: Optional[dict] = None, delete: Optional[dict] = None) -> None:
+    """After a successful write, make the cached listings of the table show it (no re-Scan)."""
+    fs.cache.invalidate(("dynamo", region, table, "item"))
+    scan_e = fs.cache.peek(("dynamo", region, table, "scan"))
+    for it, adding in ((delete, False), (put, True)):
+        if it is None:
+            continue
+        sk = itemjson.key_name(it[keys[-1][0]], SUFFIX)
+        pk = itemjson.key_name(it[keys[0][0]]) if len(keys) == 2 else None
+        if scan_e is not None:
+            listing = scan_e.value
+            if pk is None:
+                listing.put(sk, it) if adding else listing.drop(sk)
+            else:
+                part = listing.partitions.setdefault(pk, {})
+                if adding:
+                    part[sk] = it
+                    listing.put(pk, None)
+                else:
+                    part.pop(sk, None)
+                    if not part:
+                        listing.partitions.pop(pk, None)
+                        listing.drop(pk)
+        if pk is not None:
+            part_e = fs.cache.peek(("dynamo", region, table, "part", pk))
+            if part_e is not None:
+                part_e.value.put(sk, it) if adding else part_e.value.drop(sk)
 
 
 def _key_from_names(keys: list[tuple[str, str]], pkname: Optional[str], name: str) -> Optional[dict]:
@@ -196,7 +243,8 @@ class ItemDir:
         region, table = node.region_ok(), node.params["table"]
         key = {n: value[n] for n, _ in keys}
         return [Mutation("dynamodb", region, "DeleteItem", {"TableName": table, "Key": key},
-                         touched(region, table), f"delete {table}/{name}")]
+                         touched(region, table), f"delete {table}/{name}",
+                         update=lambda resp: write_through(self.fs, region, table, keys, delete=value))]
 
 
 # -- nodes ------------------------------------------------------------------------------------
@@ -327,9 +375,8 @@ class ItemFile(TableNode, File):
             params["ConditionExpression"] = "attribute_exists(#k)"
         else:
             params["ConditionExpression"] = "attribute_not_exists(#k)"
-        m = Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}")
-        m.precheck = precheck
-        return [m]
+        return [Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}",
+                         precheck=precheck, update=lambda resp: write_through(self.fs, region, table, keys, put=item))]
 
     def plan_rename(self, dst: File) -> list[Mutation]:
         """``mv a.json b.json``: the item takes b's key, in one transaction (put b, delete a)."""
@@ -353,7 +400,8 @@ class ItemFile(TableNode, File):
             {"Put": {"TableName": table, "Item": moved}},
             {"Delete": {"TableName": table, "Key": old_key, "ConditionExpression": "attribute_exists(#k)",
                         "ExpressionAttributeNames": {"#k": keys[0][0]}}}]},
-            touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}")]
+            touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}",
+            update=lambda resp: write_through(self.fs, region, table, keys, put=moved, delete=src))]
 
 
 def _shown(av: dict) -> str:

@@ -1,0 +1,1019 @@
+"""awsfs against hand-written boto3, side by side, with AWS latency injected.
+
+Run through ``scripts/bench`` (``--help`` for options). What happens:
+
+1. A moto server and a latency proxy (scripts/bench_servers.py) start on 127.0.0.1. The proxy
+   delays every request by ``--latency-ms`` (default 20) and counts requests per AWS operation.
+2. Seeding goes straight to moto (not through the proxy: uncounted, undelayed): one DynamoDB
+   table ``bench`` (hash key ``id``) with ``--items`` items and ``--instances`` EC2 instances in
+   ``--region``.
+3. Each row runs the awsfs command (real tools via subprocess, on a mount whose AWS endpoint is
+   the proxy) and the equivalent boto3 code (clients on the same proxy, created inside the timed
+   section just as awsfs creates its clients on first use). AWS calls are deltas of the proxy's
+   counters; wall times are measured around the command / the code.
+
+Cache state: every awsfs row except the stat row runs on a fresh mount (nothing cached, the
+kernel's dentry cache empty too): "cold". The mount's own startup probe is not counted. The
+stat row is "warm": the file was listed first. boto3 has no cache: every boto3 run is cold.
+
+Targets (reported, not asserted): awsfs calls <= the boto3 minimum on every row; awsfs wall
+time <= 1.3x boto3; cached stat >= 0.8x a trivial mfusepy filesystem; daemon peak RSS < 200 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from typing import Any, Callable, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+HOST = "127.0.0.1"
+TABLE = "bench"
+BIG_TABLE = "bench-big"
+NEEDLE = "needle-4242"
+CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+MOUNT_BASE = os.environ.get("AWSFS_BENCH_MOUNT_BASE", "/var/tmp")
+
+TARGET_RATIO = 1.3
+TARGET_STAT = 0.8
+TARGET_RSS_MB = 200.0
+
+sys.path.insert(0, ROOT)
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- processes and mounts ------------------------------------------------------------------------
+
+class Server:
+    """A helper process that prints ``READY <port>`` and exits when its stdin closes."""
+
+    def __init__(self, argv: list[str], log_path: str) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                     cwd=ROOT, env=child_env(), start_new_session=True)
+        line = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith(b"READY") or not line:
+                break
+        if not line.startswith(b"READY"):
+            self.stop()
+            raise RuntimeError(f"{argv[1:3]} did not start; see {log_path}:\n{tail(log_path)}")
+        self.port = int(line.split()[1])
+        self.url = f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except Exception:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        self._log.close()
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(k, None)
+    env.update(CREDS)
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def tail(path: str, n: int = 20) -> str:
+    try:
+        with open(path, "rb") as f:
+            return b"".join(f.readlines()[-n:]).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def pids_of_mount(mnt: str) -> list[int]:
+    """Processes whose command line names this mount point (the awsfs daemon)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if mnt.encode() in argv and any(b"awsfs" in a for a in argv):
+            found.append(int(d))
+    return found
+
+
+def proc_status_kb(pid: int, field: str) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def unmount(path: str) -> None:
+    for _ in range(50):
+        r = subprocess.run(["fusermount", "-u", path], capture_output=True)
+        if r.returncode == 0 or not os.path.ismount(path):
+            return
+        time.sleep(0.1)
+    subprocess.run(["fusermount", "-uz", path], capture_output=True)
+
+
+class Mount:
+    def __init__(self, path: str, pid: Optional[int], log_file: str, kind: str) -> None:
+        self.path = path
+        self.pid = pid
+        self.log_file = log_file
+        self.kind = kind
+        self.proc: Optional[subprocess.Popen] = None
+
+    def p(self, rel: str) -> str:
+        return os.path.join(self.path, rel)
+
+    def hwm_mb(self) -> Optional[float]:
+        kb = proc_status_kb(self.pid, "VmHWM") if self.pid else None
+        return None if kb is None else kb / 1024
+
+    def rss_mb(self) -> Optional[float]:
+        kb = proc_status_kb(self.pid, "VmRSS") if self.pid else None
+        return None if kb is None else kb / 1024
+
+
+# -- DynamoDB values --------------------------------------------------------------------------------
+
+def plain(av: dict) -> Any:
+    """A typed attribute value as plain JSON (what a hand-written script would print)."""
+    (t, v), = av.items()
+    if t == "S":
+        return v
+    if t == "N":
+        return Decimal(v)
+    if t in ("BOOL",):
+        return v
+    if t == "NULL":
+        return None
+    if t == "L":
+        return [plain(x) for x in v]
+    if t == "M":
+        return {k: plain(x) for k, x in v.items()}
+    if t in ("SS", "NS"):
+        return sorted(v)
+    return str(v)
+
+
+def render(item: dict) -> str:
+    return json.dumps({k: plain(v) for k, v in item.items()}, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def make_item(i: int, prefix: str = "item") -> dict:
+    colors = ["red", "green", "blue", "amber", "violet"]
+    notes = f"note for {prefix} {i}: " + ("lorem ipsum dolor sit amet " * 4)
+    if i % 500 == 7:
+        notes += NEEDLE
+    return {
+        "id": {"S": f"{prefix}-{i:06d}"},
+        "name": {"S": f"{prefix.title()} number {i}"},
+        "color": {"S": colors[i % len(colors)]},
+        "count": {"N": str(i * 7 % 1000)},
+        "price": {"N": f"{i % 100}.{i % 97:02d}"},
+        "active": {"BOOL": i % 3 == 0},
+        "tags": {"SS": ["bench", f"group-{i % 10}"]},
+        "owner": {"M": {"name": {"S": f"user-{i % 50}"}, "email": {"S": f"user-{i % 50}@example.com"}}},
+        "notes": {"S": notes},
+    }
+
+
+def plain_item_json(i: int, prefix: str) -> bytes:
+    """A new item as awsfs's plain JSON file (``cp`` source)."""
+    it = make_item(i, prefix)
+    obj = {k: plain(v) for k, v in it.items() if k not in ("tags",)}
+    obj["tags"] = {"$ss": sorted(it["tags"]["SS"])}
+    return (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
+
+
+# -- the benchmark ----------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, a: argparse.Namespace) -> None:
+        self.a = a
+        self.region = a.region
+        self.tmp = tempfile.mkdtemp(prefix="awsfs-bench-")
+        self.servers: list[Server] = []
+        self.mounts: list[Mount] = []
+        self.rows: list[dict] = []
+        self.extra: dict[str, Any] = {}
+        self.moto: Optional[Server] = None
+        self.proxy: Optional[Server] = None
+        self.item_ids: list[str] = []
+        self.instance_ids: list[str] = []
+
+    # -- servers and clients
+    def start(self) -> None:
+        py = sys.executable
+        t = time.monotonic()
+        self.moto = Server([py, os.path.join(HERE, "bench_servers.py"), "moto"], os.path.join(self.tmp, "moto.log"))
+        self.servers.append(self.moto)
+        self.proxy = Server([py, os.path.join(HERE, "bench_servers.py"), "proxy", "--upstream-port",
+                             str(self.moto.port), "--latency-ms", str(self.a.latency_ms)],
+                            os.path.join(self.tmp, "proxy.log"))
+        self.servers.append(self.proxy)
+        log(f"moto on {self.moto.url}, latency proxy ({self.a.latency_ms:g} ms) on {self.proxy.url} "
+            f"({time.monotonic() - t:.1f}s)")
+
+    def direct(self, service: str) -> Any:
+        """A client straight to moto: seeding and checks, never counted."""
+        return boto3.session.Session().client(service, region_name=self.region, endpoint_url=self.moto.url,
+                                              config=Config(max_pool_connections=32), **_creds())
+
+    def counts(self) -> dict:
+        with urllib.request.urlopen(f"{self.proxy.url}/__bench/counts", timeout=10) as r:
+            return json.load(r)
+
+    # -- seeding
+    def seed(self) -> None:
+        t = time.monotonic()
+        ec2 = self.direct("ec2")
+        ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        left, n = self.a.instances, 0
+        while left > 0:
+            k = min(100, left)
+            env = ["prod", "staging", "dev"][n % 3]
+            r = ec2.run_instances(ImageId=ami, MinCount=k, MaxCount=k, InstanceType="t3.micro",
+                                  TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                      {"Key": "Name", "Value": f"bench-{n}"}, {"Key": "env", "Value": env},
+                                      {"Key": "team", "Value": "bench"}]}])
+            self.instance_ids += [i["InstanceId"] for i in r["Instances"]]
+            left -= k
+            n += 1
+        ddb = self.direct("dynamodb")
+        create_table(ddb, TABLE)
+        self.item_ids = [f"item-{i:06d}" for i in range(self.a.items)]
+        batch_write(self, TABLE, (make_item(i) for i in range(self.a.items)), threads=4)
+        got = ddb.describe_table(TableName=TABLE)["Table"].get("ItemCount")
+        log(f"seeded {len(self.instance_ids)} instances and {self.a.items} items in {self.region} "
+            f"({time.monotonic() - t:.1f}s; table reports {got} items)")
+
+    # -- awsfs mounts
+    def mount(self) -> Mount:
+        path = tempfile.mkdtemp(prefix="awsfs-bench-mnt-", dir=MOUNT_BASE)
+        log_file = os.path.join(self.tmp, f"awsfs-{len(self.mounts)}.log")
+        argv = [sys.executable, "-m", "awsfs", path, "--endpoint-url", self.proxy.url, "--regions", self.region,
+                "--log-file", log_file]
+        m = Mount(path, None, log_file, "awsfs")
+        self.mounts.append(m)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT, env=child_env())
+        if r.returncode != 0 or not os.path.ismount(path):
+            raise RuntimeError(f"awsfs did not mount (exit {r.returncode}): {r.stderr.strip()}\n{tail(log_file)}")
+        pids = pids_of_mount(path)
+        m.pid = pids[0] if len(pids) == 1 else None
+        return m
+
+    def mount_trivial(self) -> Mount:
+        path = tempfile.mkdtemp(prefix="awsfs-bench-trivial-", dir=MOUNT_BASE)
+        log_file = os.path.join(self.tmp, "trivialfs.log")
+        m = Mount(path, None, log_file, "trivial")
+        self.mounts.append(m)
+        with open(log_file, "wb") as lf:
+            m.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_trivialfs.py"), path],
+                                      stdin=subprocess.PIPE, stdout=lf, stderr=lf, cwd=ROOT, env=child_env(),
+                                      start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(path):
+            if m.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the trivial filesystem did not mount:\n{tail(log_file)}")
+            time.sleep(0.02)
+        m.pid = m.proc.pid
+        return m
+
+    def unmount(self, m: Mount) -> None:
+        if os.path.ismount(m.path):
+            unmount(m.path)
+        if m.proc is not None and m.proc.poll() is None:
+            try:
+                m.proc.stdin.close()
+                m.proc.wait(5)
+            except Exception:
+                m.proc.kill()
+        if m.pid and m.kind == "awsfs":
+            for _ in range(50):  # the daemon exits once unmounted
+                if not os.path.exists(f"/proc/{m.pid}") or _zombie(m.pid):
+                    break
+                time.sleep(0.1)
+            else:
+                try:
+                    os.kill(m.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        try:
+            os.rmdir(m.path)
+        except OSError:
+            pass
+        if m in self.mounts:
+            self.mounts.remove(m)
+
+    def cleanup(self) -> None:
+        for m in list(self.mounts):
+            try:
+                self.unmount(m)
+            except Exception as e:  # keep going: everything must be stopped
+                log(f"cleanup: unmount {m.path}: {e}")
+        for s in reversed(self.servers):
+            try:
+                s.stop()
+            except Exception as e:
+                log(f"cleanup: stop server: {e}")
+        self.servers.clear()
+
+    # -- measuring
+    def run_awsfs(self, m: Mount, argv: list[str] | str, shell: bool = False) -> dict:
+        before = self.counts()
+        t = time.perf_counter()
+        r = subprocess.run(argv, shell=shell, cwd=m.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=self.a.timeout, executable="/bin/bash" if shell else None)
+        seconds = time.perf_counter() - t
+        after = self.counts()
+        ops = delta(before, after)
+        out = {"seconds": seconds, "calls": sum(ops.values()), "ops": ops, "exit": r.returncode,
+               "stdout_lines": r.stdout.count(b"\n"), "stdout_bytes": len(r.stdout),
+               "stderr": r.stderr.decode("utf-8", "replace")[-500:], "daemon_hwm_mb": m.hwm_mb(),
+               "daemon_rss_mb": m.rss_mb()}
+        self._self_count(m, out)
+        return out
+
+    def _self_count(self, m: Mount, out: dict) -> None:
+        try:
+            with open(m.p(".awsfs/status")) as f:
+                out["awsfs_status_calls"] = json.load(f).get("aws_calls")
+        except (OSError, ValueError):
+            pass
+
+    def run_boto3(self, fn: Callable[[Callable[[str], Any]], Any]) -> dict:
+        session = boto3.session.Session(region_name=self.region, **_creds())
+
+        def mk(service: str) -> Any:
+            return session.client(service, endpoint_url=self.proxy.url)
+        before = self.counts()
+        t = time.perf_counter()
+        result = fn(mk)
+        seconds = time.perf_counter() - t
+        ops = delta(before, self.counts())
+        return {"seconds": seconds, "calls": sum(ops.values()), "ops": ops, "result": result}
+
+    def row(self, name: str, state: str, cmd_shown: str, aw: dict, b3: dict, boto3_desc: str,
+            alternatives: Optional[list[dict]] = None, check: Optional[dict] = None) -> dict:
+        ratio = aw["seconds"] / b3["seconds"] if b3["seconds"] > 0 else None
+        row = {"row": name, "state": state, "awsfs_command": cmd_shown, "awsfs": aw, "boto3": b3,
+               "boto3_code": boto3_desc, "ratio": ratio, "alternatives": alternatives or [], "check": check or {},
+               "targets": {"calls": "PASS" if aw["calls"] <= b3["calls"] else "MISS",
+                           "time": "PASS" if ratio is not None and ratio <= TARGET_RATIO else "MISS"}}
+        if aw.get("exit", 0) != 0:
+            row["targets"]["error"] = f"awsfs command exited {aw['exit']}: {aw.get('stderr', '')[:200]}"
+        self.rows.append(row)
+        log(f"{name}: awsfs {aw['calls']} calls {aw['seconds']:.3f}s | boto3 {b3['calls']} calls "
+            f"{b3['seconds']:.3f}s | ratio {fmt_ratio(ratio)}")
+        return row
+
+    # -- rows -----------------------------------------------------------------------------------
+    def bench_ls_instances(self) -> None:
+        rel = f"ec2/{self.region}/instances"
+        m = self.mount()
+        try:
+            aw = self.run_awsfs(m, ["ls", "-l", rel])
+        finally:
+            self.unmount(m)
+
+        def code(mk):
+            ec2 = mk("ec2")
+            lines = []
+            for page in pages(ec2.describe_instances, "NextToken", "NextToken", MaxResults=1000):
+                for r in page["Reservations"]:
+                    for i in r["Instances"]:
+                        lines.append(f"{i['InstanceId']} {i['State']['Name']} {i['LaunchTime']:%Y-%m-%d %H:%M}")
+            return len(lines)
+        b3 = self.run_boto3(code)
+        self.row("ls -l instances", "cold (fresh mount)", f"ls -l MNT/{rel}", aw, b3,
+                 "describe_instances(MaxResults=1000), paginated",
+                 check={"awsfs_entries": aw["stdout_lines"] - 1, "boto3_entries": b3["result"]})
+
+    def bench_ls_table(self) -> None:
+        rel = f"dynamo/{self.region}/{TABLE}"
+        m = self.mount()
+        try:
+            hwm0 = m.hwm_mb()
+            aw = self.run_awsfs(m, ["ls", "-l", rel])
+            aw["daemon_hwm_before_mb"] = hwm0
+        finally:
+            self.unmount(m)
+
+        def code(mk):
+            ddb = mk("dynamodb")
+            lines = []
+            for page in pages(ddb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=TABLE):
+                for it in page["Items"]:
+                    lines.append(f"{it['id']['S']}.json {len(render(it).encode())}")
+            return len(lines)
+        b3 = self.run_boto3(code)
+        self.row("ls -l table", "cold (fresh mount)", f"ls -l MNT/{rel}", aw, b3,
+                 "scan(TableName), paginated; name + rendered JSON size per item (key schema known)",
+                 check={"awsfs_entries": aw["stdout_lines"] - 1, "boto3_entries": b3["result"]})
+        self.extra["rss_listing"] = {"dir": f"MNT/{rel}", "entries": b3["result"],
+                                     "hwm_before_mb": hwm0, "hwm_after_mb": aw["daemon_hwm_mb"]}
+
+    def bench_grep(self) -> None:
+        rel = f"dynamo/{self.region}/{TABLE}"
+        m = self.mount()
+        try:
+            aw = self.run_awsfs(m, ["grep", "-r", NEEDLE, rel])
+        finally:
+            self.unmount(m)
+
+        def code(mk):
+            ddb = mk("dynamodb")
+            hits = 0
+            for page in pages(ddb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=TABLE):
+                for it in page["Items"]:
+                    hits += sum(1 for line in render(it).splitlines() if NEEDLE in line)
+            return hits
+        b3 = self.run_boto3(code)
+        self.row("grep -r table", "cold (fresh mount)", f"grep -r {NEEDLE} MNT/{rel}", aw, b3,
+                 "scan(TableName), paginated; render each item, search it",
+                 check={"awsfs_matches": aw["stdout_lines"], "boto3_matches": b3["result"]})
+
+    def pick_ids(self, n: int) -> list[str]:
+        step = max(1, len(self.item_ids) // n)
+        return self.item_ids[::step][:n]
+
+    def bench_cat(self) -> None:
+        n = min(self.a.files, len(self.item_ids))
+        ids = self.pick_ids(n)
+        rel = f"dynamo/{self.region}/{TABLE}"
+        m = self.mount()
+        try:
+            aw = self.run_awsfs(m, ["cat", *[f"{rel}/{i}.json" for i in ids]])
+        finally:
+            self.unmount(m)
+        want = set(ids)
+
+        def by_scan(mk):
+            ddb = mk("dynamodb")
+            out = []
+            for page in pages(ddb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=TABLE):
+                out += [render(it) for it in page["Items"] if it["id"]["S"] in want]
+            return len(out)
+
+        def by_batch(mk):
+            ddb = mk("dynamodb")
+            out = []
+            for k in range(0, len(ids), 100):
+                req = {TABLE: {"Keys": [{"id": {"S": i}} for i in ids[k:k + 100]]}}
+                while req:
+                    r = ddb.batch_get_item(RequestItems=req)
+                    out += [render(it) for it in r["Responses"].get(TABLE, [])]
+                    req = r.get("UnprocessedKeys") or {}
+            return len(out)
+
+        def by_get(mk):
+            ddb = mk("dynamodb")
+            return len([render(ddb.get_item(TableName=TABLE, Key={"id": {"S": i}})["Item"]) for i in ids])
+
+        runs = {"scan": self.run_boto3(by_scan), "batch_get_item": self.run_boto3(by_batch),
+                "get_item": self.run_boto3(by_get)}
+        descs = {"scan": "scan(TableName) paginated, keep the wanted items",
+                 "batch_get_item": f"batch_get_item, {math.ceil(n / 100)} x 100 keys",
+                 "get_item": f"{n} x get_item"}
+        # the boto3 minimum: the fewest calls among the strategies a good script would pick
+        best = min(("scan", "batch_get_item"), key=lambda k: (runs[k]["calls"], runs[k]["seconds"]))
+        alts = [{"code": descs[k], **runs[k]} for k in runs if k != best]
+        self.row(f"cat {n} items", "cold (fresh mount; names known, table not listed)",
+                 f"cat MNT/{rel}/<{n} ids>.json", aw, runs[best], f"{descs[best]} (fewest calls of scan / batch_get)",
+                 alternatives=alts, check={"awsfs_lines": aw["stdout_lines"], "boto3_items": runs[best]["result"]})
+
+    def bench_cp(self) -> None:
+        n = self.a.files
+        rel = f"dynamo/{self.region}/{TABLE}"
+        src = os.path.join(self.tmp, "cp-src")
+        os.makedirs(src, exist_ok=True)
+        for i in range(n):
+            with open(os.path.join(src, f"cpa-{i:06d}.json"), "wb") as f:
+                f.write(plain_item_json(i, "cpa"))
+        m = self.mount()
+        try:
+            aw = self.run_awsfs(m, "cp " + os.path.join(src, "*.json") + f" {rel}/", shell=True)
+        finally:
+            self.unmount(m)
+        made = count_prefix(self, TABLE, "cpa-")
+
+        def conditional(mk):
+            ddb = mk("dynamodb")
+            for i in range(n):
+                ddb.put_item(TableName=TABLE, Item=make_item(i, "cpb"), ConditionExpression="attribute_not_exists(#k)",
+                             ExpressionAttributeNames={"#k": "id"})
+            return n
+
+        def batched(mk):
+            ddb = mk("dynamodb")
+            items = [make_item(i, "cpc") for i in range(n)]
+            for k in range(0, n, 25):
+                req = {TABLE: [{"PutRequest": {"Item": it}} for it in items[k:k + 25]]}
+                while req:
+                    req = ddb.batch_write_item(RequestItems=req).get("UnprocessedItems") or {}
+            return n
+        b3 = self.run_boto3(conditional)
+        alt = self.run_boto3(batched)
+        delete_prefixes(self, TABLE, ("cpa-", "cpb-", "cpc-"))
+        self.row(f"cp {n} new items", "cold (fresh mount; table not listed)", f"cp SRC/*.json MNT/{rel}/", aw, b3,
+                 f"{n} x put_item with ConditionExpression attribute_not_exists (awsfs's semantics: never clobber)",
+                 alternatives=[{"code": f"batch_write_item, {math.ceil(n / 25)} x 25 (unconditional: may overwrite)",
+                                **alt}], check={"items_created_by_awsfs": made, "wanted": n})
+
+    def bench_find(self) -> None:
+        rels = [f"ec2/{self.region}", f"dynamo/{self.region}"]
+        m = self.mount()
+        try:
+            aw = self.run_awsfs(m, ["find", *rels])
+        finally:
+            self.unmount(m)
+        region = self.region
+
+        def code(mk):
+            ec2, ddb = mk("ec2"), mk("dynamodb")
+            paths = [f"ec2/{region}", f"ec2/{region}/instances", f"ec2/{region}/security-groups",
+                     f"ec2/{region}/images", f"dynamo/{region}"]
+            used = set()
+            for page in pages(ec2.describe_instances, "NextToken", "NextToken", MaxResults=1000):
+                for r in page["Reservations"]:
+                    for i in r["Instances"]:
+                        d = f"ec2/{region}/instances/{i['InstanceId']}"
+                        paths += [d] + [f"{d}/{c}" for c in ("info.json", "state", "type", "tags", "ctl", "image",
+                                                             "security-groups")]
+                        paths += [f"{d}/tags/{t['Key']}" for t in i.get("Tags", [])]
+                        paths += [f"{d}/security-groups/{g['GroupId']}" for g in i.get("SecurityGroups", [])]
+                        if i.get("ImageId"):
+                            used.add(i["ImageId"])
+            for page in pages(ec2.describe_security_groups, "NextToken", "NextToken", MaxResults=1000):
+                for g in page["SecurityGroups"]:
+                    paths += [f"ec2/{region}/security-groups/{g['GroupId']}",
+                              f"ec2/{region}/security-groups/{g['GroupId']}/info.json"]
+            images = set()
+            for page in pages(ec2.describe_images, "NextToken", "NextToken", Owners=["self"], MaxResults=1000):
+                images |= {im["ImageId"] for im in page["Images"]}
+            missing = sorted(used - images)
+            if missing:
+                images |= {im["ImageId"] for im in ec2.describe_images(ImageIds=missing)["Images"]}
+            for ami in sorted(images):
+                paths += [f"ec2/{region}/images/{ami}", f"ec2/{region}/images/{ami}/info.json"]
+            for page in pages(ddb.list_tables, "ExclusiveStartTableName", "LastEvaluatedTableName", Limit=100):
+                for t in page["TableNames"]:
+                    desc = ddb.describe_table(TableName=t)["Table"]
+                    keys = [k["AttributeName"] for k in sorted(desc["KeySchema"], key=lambda k: k["KeyType"] != "HASH")]
+                    paths += [f"dynamo/{region}/{t}", f"dynamo/{region}/{t}/.table.json"]
+                    parts = set()
+                    for sp in pages(ddb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=t):
+                        for it in sp["Items"]:
+                            vals = [str(plain(it[k])) for k in keys]
+                            if len(keys) == 1:
+                                paths.append(f"dynamo/{region}/{t}/{vals[0]}.json")
+                            else:
+                                if vals[0] not in parts:
+                                    parts.add(vals[0])
+                                    paths.append(f"dynamo/{region}/{t}/{vals[0]}")
+                                paths.append(f"dynamo/{region}/{t}/{vals[0]}/{vals[1]}.json")
+            return len(paths)
+        b3 = self.run_boto3(code)
+        self.row("find region", "cold (fresh mount)", f"find MNT/ec2/{region} MNT/dynamo/{region}", aw, b3,
+                 "describe_instances + describe_security_groups + describe_images (Owners=self, then the used "
+                 "ImageIds) + list_tables + per table describe_table (key schema) and scan; all paginated",
+                 check={"awsfs_paths": aw["stdout_lines"], "boto3_paths": b3["result"]})
+
+    def bench_stat(self) -> None:
+        rel_dir = f"dynamo/{self.region}/{TABLE}"
+        name = f"{self.item_ids[0]}.json"
+        seconds = self.a.stat_seconds
+        m = self.mount()
+        try:
+            subprocess.run(["ls", rel_dir], cwd=m.path, stdout=subprocess.DEVNULL, check=True, timeout=self.a.timeout)
+            path = m.p(f"{rel_dir}/{name}")
+            os.stat(path)
+            before = self.counts()
+            aw_rate, aw_n = stat_loop(path, seconds)
+            ops = delta(before, self.counts())
+        finally:
+            self.unmount(m)
+        t = self.mount_trivial()
+        try:
+            path = t.p("file-1.json")
+            os.stat(path)
+            tr_rate, tr_n = stat_loop(path, seconds)
+        finally:
+            self.unmount(t)
+        ratio = aw_rate / tr_rate if tr_rate else None
+        self.extra["stat"] = {
+            "row": "cached stat", "state": "warm (directory listed first)",
+            "awsfs_command": f"os.stat(MNT/{rel_dir}/{name}) in a loop for {seconds:g}s",
+            "awsfs_stats_per_s": aw_rate, "awsfs_stats": aw_n, "awsfs_calls": sum(ops.values()), "awsfs_ops": ops,
+            "trivial_stats_per_s": tr_rate, "trivial_stats": tr_n, "ratio": ratio,
+            "target": "PASS" if ratio is not None and ratio >= TARGET_STAT else "MISS"}
+        log(f"cached stat: awsfs {aw_rate:,.0f}/s, trivial {tr_rate:,.0f}/s, ratio {fmt_ratio(ratio)}")
+
+    def bench_big(self) -> None:
+        n = self.a.big_items
+        ddb = self.direct("dynamodb")
+        create_table(ddb, BIG_TABLE)
+        t = time.monotonic()
+
+        def small(i: int) -> dict:
+            return {"id": {"S": f"big-{i:08d}"}, "n": {"N": str(i)}, "color": {"S": ["red", "blue"][i % 2]},
+                    "note": {"S": "x" * 40}}
+        batch_write(self, BIG_TABLE, (small(i) for i in range(n)), threads=8)
+        log(f"big: seeded {n} items in {time.monotonic() - t:.1f}s")
+        rel = f"dynamo/{self.region}/{BIG_TABLE}"
+        out = {"items": n}
+        for label, cmd, code in [
+            ("ls -f | head", f"ls -f {rel} | head", "first scan page only"),
+            ("ls -f | wc -l", f"ls -f {rel} | wc -l", "scan, paginated to the end"),
+        ]:
+            m = self.mount()
+            try:
+                hwm0 = m.hwm_mb()
+                aw = self.run_awsfs(m, cmd, shell=True)
+                aw["daemon_hwm_before_mb"] = hwm0
+            finally:
+                self.unmount(m)
+            first_only = "head" in label
+
+            def scan_code(mk, first_only=first_only):
+                c = mk("dynamodb")
+                k = 0
+                for page in pages(c.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=BIG_TABLE):
+                    k += len(page["Items"])
+                    if first_only:
+                        break
+                return k
+            b3 = self.run_boto3(scan_code)
+            out[label] = {"awsfs_command": cmd.replace(rel, f"MNT/{rel}"), "awsfs": aw, "boto3": b3,
+                          "boto3_code": code, "ratio": aw["seconds"] / b3["seconds"] if b3["seconds"] else None,
+                          "rss_target": "PASS" if (aw["daemon_hwm_mb"] or 1e9) < TARGET_RSS_MB else "MISS"}
+            log(f"big {label}: awsfs {aw['calls']} calls {aw['seconds']:.2f}s hwm {aw['daemon_hwm_mb']} MB | "
+                f"boto3 {b3['calls']} calls {b3['seconds']:.2f}s")
+        self.extra["big"] = out
+
+
+ROWS = {
+    "ls-instances": Bench.bench_ls_instances,
+    "ls-table": Bench.bench_ls_table,
+    "grep": Bench.bench_grep,
+    "cat": Bench.bench_cat,
+    "cp": Bench.bench_cp,
+    "find": Bench.bench_find,
+    "stat": Bench.bench_stat,
+}
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+def _creds() -> dict:
+    return {"aws_access_key_id": CREDS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDS["AWS_SECRET_ACCESS_KEY"]}
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def delta(before: dict, after: dict) -> dict[str, int]:
+    b, a = before["counts"], after["counts"]
+    return {k: a[k] - b.get(k, 0) for k in sorted(a) if a[k] - b.get(k, 0)}
+
+
+def pages(method: Callable[..., dict], token_in: str, token_out: str, **params: Any):
+    while True:
+        page = method(**params)
+        yield page
+        token = page.get(token_out)
+        if not token:
+            return
+        params[token_in] = token
+
+
+def stat_loop(path: str, seconds: float) -> tuple[float, int]:
+    st = os.stat
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while True:
+        for _ in range(200):
+            st(path)
+        n += 200
+        now = time.perf_counter()
+        if now >= end:
+            return n / (now - t0), n
+
+
+def create_table(ddb: Any, name: str) -> None:
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+
+
+def batch_write(b: Bench, table: str, items, threads: int) -> None:
+    local = threading.local()
+
+    def client() -> Any:
+        c = getattr(local, "c", None)
+        if c is None:
+            c = local.c = b.direct("dynamodb")
+        return c
+
+    def write(chunk: list[dict]) -> None:
+        req = {table: [{"PutRequest": {"Item": it}} for it in chunk]}
+        while req:
+            req = client().batch_write_item(RequestItems=req).get("UnprocessedItems") or {}
+
+    def chunks():
+        buf = []
+        for it in items:
+            buf.append(it)
+            if len(buf) == 25:
+                yield buf
+                buf = []
+        if buf:
+            yield buf
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        pending = set()
+        for c in chunks():
+            pending.add(ex.submit(write, c))
+            if len(pending) >= threads * 4:
+                done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                for f in done:
+                    f.result()
+        for f in pending:
+            f.result()
+
+
+def scan_ids(b: Bench, table: str) -> list[str]:
+    ddb = b.direct("dynamodb")
+    ids = []
+    for page in pages(ddb.scan, "ExclusiveStartKey", "LastEvaluatedKey", TableName=table, ProjectionExpression="id"):
+        ids += [it["id"]["S"] for it in page["Items"]]
+    return ids
+
+
+def count_prefix(b: Bench, table: str, prefix: str) -> int:
+    return sum(1 for i in scan_ids(b, table) if i.startswith(prefix))
+
+
+def delete_prefixes(b: Bench, table: str, prefixes: tuple[str, ...]) -> None:
+    doomed = [i for i in scan_ids(b, table) if i.startswith(prefixes)]
+    ddb = b.direct("dynamodb")
+    for k in range(0, len(doomed), 25):
+        req = {table: [{"DeleteRequest": {"Key": {"id": {"S": i}}}} for i in doomed[k:k + 25]]}
+        while req:
+            req = ddb.batch_write_item(RequestItems=req).get("UnprocessedItems") or {}
+
+
+def fmt_ratio(r: Optional[float]) -> str:
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def git_info() -> dict:
+    def git(*args: str) -> str:
+        r = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else ""
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "awsfs"))}
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def print_report(b: Bench, params: dict) -> None:
+    w = sys.stdout.write
+    w("\nawsfs benchmark: latency %g ms per AWS call, %d items, %d instances, region %s\n"
+      % (params["latency_ms"], params["items"], params["instances"], params["region"]))
+    w("AWS calls counted by the latency proxy; every awsfs row on a fresh mount unless stated; "
+      "boto3 clients are created inside the timed section.\n\n")
+    head = ["row", "state", "awsfs command", "awsfs calls", "awsfs s", "boto3 calls", "boto3 s", "ratio",
+            "calls", "time"]
+    table = []
+    for r in b.rows:
+        table.append([r["row"], r["state"].split(" (")[0], r["awsfs_command"], str(r["awsfs"]["calls"]),
+                      f"{r['awsfs']['seconds']:.3f}", str(r["boto3"]["calls"]), f"{r['boto3']['seconds']:.3f}",
+                      fmt_ratio(r["ratio"]), r["targets"]["calls"], r["targets"]["time"]])
+    widths = [max(len(x[i]) for x in [head] + table) for i in range(len(head))]
+    right = {3, 4, 5, 6, 7}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells))
+    w(line(head) + "\n" + "  ".join("-" * x for x in widths) + "\n")
+    for cells in table:
+        w(line(cells) + "\n")
+
+    st = b.extra.get("stat")
+    rss = b.extra.get("rss_listing")
+    if st or rss:
+        w("\n")
+    if st:
+        w(f"cached stat ({st['state']}): awsfs {st['awsfs_stats_per_s']:,.0f} stat/s ({st['awsfs_calls']} AWS calls), "
+          f"trivial mfusepy fs {st['trivial_stats_per_s']:,.0f} stat/s -> {fmt_ratio(st['ratio'])} "
+          f"(target >= {TARGET_STAT}x: {st['target']})\n")
+    if rss:
+        hwm = rss["hwm_after_mb"]
+        ok = "PASS" if hwm is not None and hwm < TARGET_RSS_MB else "MISS"
+        w(f"awsfs daemon peak RSS (VmHWM) listing {rss['dir']} ({rss['entries']} entries): "
+          f"{_mb(rss['hwm_before_mb'])} after mount -> {_mb(hwm)} after ls -l (target < {TARGET_RSS_MB:g} MB: {ok})\n")
+    big = b.extra.get("big")
+    if big:
+        w(f"\nbig table ({big['items']} items), each on a fresh mount:\n")
+        for label in ("ls -f | head", "ls -f | wc -l"):
+            x = big[label]
+            w(f"  {x['awsfs_command']}: awsfs {x['awsfs']['calls']} calls {x['awsfs']['seconds']:.2f}s, "
+              f"peak RSS {_mb(x['awsfs']['daemon_hwm_mb'])} (target < {TARGET_RSS_MB:g} MB: {x['rss_target']}); "
+              f"boto3 ({x['boto3_code']}) {x['boto3']['calls']} calls {x['boto3']['seconds']:.2f}s; "
+              f"ratio {fmt_ratio(x['ratio'])}\n")
+
+    w("\nper row: AWS operations and the boto3 code\n")
+    for r in b.rows:
+        w(f"  {r['row']}:\n")
+        w(f"    awsfs: {fmt_ops(r['awsfs']['ops'])}\n")
+        w(f"    boto3: {fmt_ops(r['boto3']['ops'])}  <- {r['boto3_code']}\n")
+        for alt in r["alternatives"]:
+            w(f"    (for reference) {alt['code']}: {alt['calls']} calls, {alt['seconds']:.3f}s\n")
+        if r["check"]:
+            w(f"    check: {', '.join(f'{k}={v}' for k, v in r['check'].items())}\n")
+        if r["targets"].get("error"):
+            w(f"    ERROR: {r['targets']['error']}\n")
+
+    w("\ntargets\n")
+    rows_calls = [r for r in b.rows if r["targets"]["calls"] == "MISS"]
+    rows_time = [r for r in b.rows if r["targets"]["time"] == "MISS"]
+    w(f"  AWS calls <= boto3 minimum on every row: {'MISS' if rows_calls else 'PASS'}"
+      + (f" ({', '.join(r['row'] for r in rows_calls)})" if rows_calls else "") + "\n")
+    w(f"  wall time <= {TARGET_RATIO}x boto3 on every row: {'MISS' if rows_time else 'PASS'}"
+      + (f" ({', '.join(r['row'] for r in rows_time)})" if rows_time else "") + "\n")
+    if st:
+        w(f"  cached stat >= {TARGET_STAT}x trivial filesystem: {st['target']} ({fmt_ratio(st['ratio'])})\n")
+    if rss:
+        hwm = rss["hwm_after_mb"]
+        w(f"  daemon RSS < {TARGET_RSS_MB:g} MB: {'PASS' if hwm is not None and hwm < TARGET_RSS_MB else 'MISS'} "
+          f"({_mb(hwm)})\n")
+
+
+def _mb(x: Optional[float]) -> str:
+    return "?" if x is None else f"{x:.1f} MB"
+
+
+def fmt_ops(ops: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in ops.items()) or "none"
+
+
+def targets_summary(b: Bench) -> dict:
+    st, rss = b.extra.get("stat"), b.extra.get("rss_listing")
+    out = {"calls": "MISS" if any(r["targets"]["calls"] == "MISS" for r in b.rows) else "PASS",
+           "time": "MISS" if any(r["targets"]["time"] == "MISS" for r in b.rows) else "PASS"}
+    if st:
+        out["stat"] = st["target"]
+    if rss:
+        out["rss"] = "PASS" if rss["hwm_after_mb"] is not None and rss["hwm_after_mb"] < TARGET_RSS_MB else "MISS"
+    return out
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--latency-ms", type=float, default=20.0, help="delay per AWS call at the proxy (default 20)")
+    p.add_argument("--items", type=int, default=2000, help="items in the DynamoDB table (default 2000)")
+    p.add_argument("--instances", type=int, default=500, help="EC2 instances (default 500)")
+    p.add_argument("--files", type=int, default=200, help="items read by cat / written by cp (default 200)")
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--stat-seconds", type=float, default=2.0, help="length of each stat loop (default 2)")
+    p.add_argument("--big-items", type=int, default=0, metavar="N",
+                   help="also seed a table of N items (e.g. 100000) and measure ls -f | head and ls -f | wc -l")
+    p.add_argument("--quick", action="store_true", help="small sizes (200 items, 50 instances, cat/cp 50 files)")
+    p.add_argument("--only", default="", help=f"comma-separated rows to run (of {', '.join(ROWS)})")
+    p.add_argument("--json", default="bench-results.json", help="where to write results (default ./bench-results.json)")
+    p.add_argument("--timeout", type=float, default=900.0, help="per-command timeout in seconds")
+    a = p.parse_args(argv)
+    if a.quick:
+        a.items = min(a.items, 200) if "--items" in (argv or sys.argv) else 200
+        a.instances = min(a.instances, 50) if "--instances" in (argv or sys.argv) else 50
+        a.files = min(a.files, 50) if "--files" in (argv or sys.argv) else 50
+        a.stat_seconds = min(a.stat_seconds, 1.0)
+    a.files = max(1, min(a.files, a.items))
+    return a
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    a = parse_args(argv)
+    only = [x.strip() for x in a.only.split(",") if x.strip()]
+    unknown = [x for x in only if x not in ROWS]
+    if unknown:
+        print(f"bench: unknown rows {unknown}; choose from {', '.join(ROWS)}", file=sys.stderr)
+        return 2
+    for tool in ("fusermount", "ls", "grep", "cat", "cp", "find"):
+        if not shutil.which(tool):
+            print(f"bench: {tool} is missing (scripts/install sets things up)", file=sys.stderr)
+            return 2
+    if not os.path.exists("/dev/fuse"):
+        print("bench: /dev/fuse is missing", file=sys.stderr)
+        return 2
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    params = {k: getattr(a, k) for k in ("latency_ms", "items", "instances", "files", "region", "stat_seconds",
+                                          "big_items", "quick")}
+    started = datetime.datetime.now(datetime.timezone.utc)
+    b = Bench(a)
+    error = None
+    ok = False
+    try:
+        b.start()
+        b.seed()
+        for name, fn in ROWS.items():
+            if only and name not in only:
+                continue
+            log(f"row {name} ...")
+            fn(b)
+        if a.big_items:
+            b.bench_big()
+        ok = True
+    except KeyboardInterrupt as e:
+        error = f"interrupted ({e or 'Ctrl-C'})"
+        log(error)
+    except Exception as e:
+        import traceback
+        error = f"{type(e).__name__}: {e}"
+        traceback.print_exc()
+    finally:
+        log("cleaning up (unmounting, stopping servers)")
+        b.cleanup()
+
+    if b.rows or b.extra:
+        print_report(b, params)
+    result = {
+        "timestamp": started.isoformat(timespec="seconds"),
+        "duration_s": round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1),
+        "params": params, "git": git_info(),
+        "host": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                 "boto3": boto3.__version__},
+        "targets": {"calls_at_most_boto3": True, "time_ratio_max": TARGET_RATIO, "stat_ratio_min": TARGET_STAT,
+                    "rss_mb_max": TARGET_RSS_MB},
+        "summary": targets_summary(b),
+        "rows": b.rows, **b.extra, "error": error,
+    }
+    with open(a.json, "w") as f:
+        json.dump(result, f, indent=2, default=str)
+        f.write("\n")
+    print(f"\nresults written to {os.path.abspath(a.json)}")
+    if ok:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    else:
+        print(f"logs kept in {b.tmp}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

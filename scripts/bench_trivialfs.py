@@ -1,0 +1,86 @@
+"""The ceiling for scripts/bench's stat row: a trivial in-memory mfusepy filesystem.
+
+``python scripts/bench_trivialfs.py MOUNTPOINT`` serves a few static files from a dict, on the
+same binding (mfusepy), with the same FUSE options and the same callback style (use_ns, raw_fi,
+multithreaded) as awsfs. It stays in the foreground and unmounts when stdin closes.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import mfusepy as fuse
+
+try:  # the options awsfs mounts with, so the comparison is like for like
+    from awsfs.fuse_ops import DEFAULT_OPTIONS
+except Exception:  # pragma: no cover - awsfs not importable
+    DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
+                       "default_permissions": True, "big_writes": True}
+
+FILES = {f"file-{i}.json": (f'{{"id": "file-{i}", "n": {i}}}\n').encode() for i in range(8)}
+
+
+class Trivial(fuse.Operations):
+    use_ns = True
+
+    def __init__(self) -> None:
+        self.t = int(time.time() * 1e9)
+        self.uid, self.gid = os.getuid(), os.getgid()
+
+    def getattr(self, path, fh=None):
+        if path == "/":
+            return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2, "st_ino": 1, "st_uid": self.uid,
+                    "st_gid": self.gid, "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t}
+        data = FILES.get(path[1:])
+        if data is None:
+            raise fuse.FuseOSError(errno.ENOENT)
+        return {"st_mode": stat.S_IFREG | 0o644, "st_nlink": 1, "st_size": len(data),
+                "st_ino": 2 + sorted(FILES).index(path[1:]), "st_uid": self.uid, "st_gid": self.gid,
+                "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t, "st_blocks": 1, "st_blksize": 4096}
+
+    def readdir(self, path, fh):
+        if path != "/":
+            raise fuse.FuseOSError(errno.ENOTDIR)
+        return [".", ".."] + sorted(FILES)
+
+    def open(self, path, fi):
+        if path[1:] not in FILES:
+            raise fuse.FuseOSError(errno.ENOENT)
+        fi.fh = 0
+        return 0
+
+    def read(self, path, size, offset, fi):
+        return FILES[path[1:]][offset:offset + size]
+
+    def getxattr(self, path, name, position=0):
+        raise fuse.FuseOSError(errno.ENOTSUP)
+
+    def listxattr(self, path):
+        return []
+
+
+def main() -> None:
+    mnt = os.path.abspath(sys.argv[1])
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(1024):
+                pass
+        except Exception:
+            pass
+        subprocess.run(["fusermount", "-u", mnt], capture_output=True)
+        time.sleep(2)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+    opts = dict(DEFAULT_OPTIONS)
+    opts.update(fsname="benchtrivial", subtype="benchtrivial")
+    fuse.FUSE(Trivial(), mnt, foreground=True, nothreads=False, raw_fi=True, **opts)
+
+
+if __name__ == "__main__":
+    main()
