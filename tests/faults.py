@@ -39,6 +39,7 @@ class Faults:
         self.operation = operation
         self.plan: list[Optional[AWSResponse]] = []
         self.delay = 0.0
+        self.hook = None  # called with no arguments before each request is answered
         self.sent = 0
         client.meta.events.register(f"before-send.*.{operation}", self._hook)
 
@@ -46,6 +47,8 @@ class Faults:
         self.sent += 1
         if self.delay:
             time.sleep(self.delay)
+        if self.hook is not None:
+            self.hook()
         if self.plan:
             return self.plan.pop(0)
         return None
