@@ -18,7 +18,7 @@ from typing import Any, Iterator, Optional
 
 from .aws import Aws, current_path
 from .cache import Cache
-from .errors import FsError, InputError, RemoteError
+from .errors import FsError, InputError
 from .handles import Handle, LocalFile, Overlay
 from .transaction import Transactions
 from .nodes import DIR, FILE, LINK, Dir, File, Link, Node
@@ -66,9 +66,13 @@ class ErrorLog:
             return list(self._lines)
 
 
+_LOOKUPS = {"getattr", "readlink", "open", "readdir"}
+
+
 def recorded(func):
-    """Failures other than a plain "no such entry" go to the errors file and the log."""
+    """Failures go to the errors file and the log (a plain "no such entry" on a lookup does not)."""
     import functools
+    lookup = func.__name__ in _LOOKUPS
 
     @functools.wraps(func)
     def wrapper(self: "Filesystem", path: str, *args: Any, **kw: Any) -> Any:
@@ -76,7 +80,7 @@ def recorded(func):
         try:
             return func(self, path, *args, **kw)
         except FsError as e:
-            if (e.errno != errno.ENOENT or isinstance(e, RemoteError)) and not getattr(e, "recorded", False):
+            if not (lookup and e.errno == errno.ENOENT) and not getattr(e, "recorded", False):
                 self.errors.add(path, func.__name__, e)
                 e.recorded = True  # type: ignore[attr-defined]  # close() repeating fsync's error
             raise
@@ -194,7 +198,7 @@ class Filesystem:
         try:
             yield from self._readdir(path, offset)
         except FsError as e:
-            if e.errno != errno.ENOENT or isinstance(e, RemoteError):
+            if e.errno != errno.ENOENT:
                 self.errors.add(path, "readdir", e)
             raise
 
@@ -252,9 +256,18 @@ class Filesystem:
             if flags & os.O_TRUNC:
                 del local.data[:]
             return self._open_local(path, local, writing, dirty=bool(flags & os.O_TRUNC))
-        if self.overlay.whiteout_of(path):
+        if self.overlay.whiteout_of(path) and not writing:
             raise FsError(errno.ENOENT, f"{path}: no such entry")
-        node = self.node(path)
+        try:
+            node = self.node(path) if not self.overlay.whiteout_of(path) else None
+        except FsError as e:
+            if e.errno != errno.ENOENT or not writing:
+                raise
+            node = None
+        if node is None:
+            # the kernel remembers a name (for entry_timeout) that a failed create left behind,
+            # or an editor re-opens a name it renamed away: opening it to write creates it
+            return self.create(path, 0o644, flags)
         if isinstance(node, Dir):
             raise FsError(errno.EISDIR, f"{path}: is a directory")
         if not isinstance(node, File):
@@ -331,6 +344,8 @@ class Filesystem:
             h.dirty = True
         if h.local is not None:
             h.local.mtime = time.time()
+        if h.node is not None and h.node.line_value and data.endswith(b"\n"):
+            self._commit(path, h)  # a one-line value is complete: a refusal reaches even bash's echo
         return len(data)
 
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
@@ -375,15 +390,18 @@ class Filesystem:
 
     @recorded
     def fsync(self, path: str, datasync: int, fh: int) -> None:
-        self._commit(path, self.handle(fh))
+        self._commit(path, self.handle(fh), syncing=True)
 
-    def _commit(self, path: str, h: Handle) -> None:
+    def _commit(self, path: str, h: Handle, syncing: bool = False) -> None:
         """Commit a complete buffer: only when written to and not empty, never from release."""
         if not h.writing or not h.dirty or h.node is None or h.node.ctl and h.local is None:
             return
         with h.lock:
             data = bytes(h.data)
         if not data:
+            if syncing:  # an editor saving an emptied buffer: say so instead of pretending
+                raise InputError(errno.EINVAL, f"{path}: an empty file cannot be saved (nothing was changed "
+                                 "in AWS); to delete it, rm the file")
             return
         if h.failed is not None and h.failed[0] == data:
             raise h.failed[1]

@@ -222,7 +222,7 @@ def _chain(first, it):
 
 # Kernel cache settings (see README "Kernel cache settings").
 DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
-                   "big_writes": True}
+                   "big_writes": True, "hard_remove": True}
 
 
 def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Optional[dict[str, Any]] = None,

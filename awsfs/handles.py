@@ -98,4 +98,4 @@ class Overlay:
     def hidden(self, dirpath: str) -> set[str]:
         prefix = dirpath.rstrip("/") + "/"
         with self.lock:
-            return {p[len(prefix):] for p in self._whiteouts if p.startswith(prefix) and self.whiteout_of(p)}
+            return {p[len(prefix):] for p in list(self._whiteouts) if p.startswith(prefix) and self.whiteout_of(p)}

@@ -110,6 +110,8 @@ class File(Node):
     writable = False
     #: ctl files run each line inside write(); documents commit whole buffers on flush/fsync
     ctl = False
+    #: one-line values (a tag, the instance type) also commit as soon as their line is written
+    line_value = False
 
     def content(self) -> bytes:
         raise NotImplementedError

@@ -37,6 +37,8 @@ class Mutation:
     #: optional write-through: on success, bring cached listings up to date instead of dropping
     #: them (``invalidates`` is still applied when the call fails or this raises)
     update: Optional[Callable[[dict[str, Any]], None]] = None
+    #: what a conflict (ESTALE: a condition failed) means here, in words
+    conflict: str = ""
 
 
 class Transactions:
@@ -59,6 +61,9 @@ class Transactions:
                 results.append(resp)
             except FsError as e:
                 outcome, err = "error", e
+                if e.errno == errno.ESTALE and m.conflict:
+                    err = FsError(errno.ESTALE, f"{m.conflict} ({e.reason})")
+                    raise err from e
                 raise
             finally:
                 self._refresh(m, resp if outcome == "ok" and resp else None)

@@ -375,8 +375,13 @@ class ItemFile(TableNode, File):
             params["ConditionExpression"] = "attribute_exists(#k)"
         else:
             params["ConditionExpression"] = "attribute_not_exists(#k)"
+        conflict = (f"{where}: the item was deleted in DynamoDB since you read it; your save was refused"
+                    if base is not None else
+                    f"{where}: an item with key {_key_text(item, keys)} already exists in {table} (created by "
+                    "someone else, or listed under another name); open its file to change it")
         return [Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}",
-                         precheck=precheck, update=lambda resp: write_through(self.fs, region, table, keys, put=item))]
+                         precheck=precheck, update=lambda resp: write_through(self.fs, region, table, keys, put=item),
+                         conflict=conflict)]
 
     def plan_rename(self, dst: File) -> list[Mutation]:
         """``mv a.json b.json``: the item takes b's key, in one transaction (put b, delete a)."""

@@ -174,6 +174,7 @@ class InstanceState(InstanceNode, File):
 
 class InstanceType(InstanceNode, File):
     writable = True
+    line_value = True
 
     def content(self) -> bytes:
         return line(self.inst()["InstanceType"])
@@ -236,6 +237,7 @@ class TagsDir(InstanceNode, Dir):
 
 class TagFile(InstanceNode, File):
     writable = True
+    line_value = True
 
     def key(self) -> str:
         key = unescape(self.params["key"])
