@@ -9,17 +9,11 @@ import time
 import pytest
 
 from awsfs.errors import FsError
+from helpers import read
 from faults import Faults, aws_error, aws_error_xml
 
 R = "us-east-1"
 
-
-def read(fs, path):
-    fh = fs.open(path, os.O_RDONLY)
-    try:
-        return fs.read(path, 1 << 20, 0, fh)
-    finally:
-        fs.release(path, fh)
 
 
 def test_top_level_and_regions(fs):

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from awsfs.errors import FsError
+from helpers import read
 from faults import Faults, aws_error, aws_error_xml
 
 R = "us-east-1"
@@ -31,13 +32,6 @@ def wfs(make_fs):
 def get(boto, table, key):
     return boto("dynamodb").get_item(TableName=table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
 
-
-def read(fs, path):
-    fh = fs.open(path, os.O_RDONLY)
-    try:
-        return fs.read(path, 1 << 20, 0, fh)
-    finally:
-        fs.release(path, fh)
 
 
 def echo_into(fs, path, data: bytes):
