@@ -7,12 +7,13 @@ and a load that raced with an invalidation is not stored.
 """
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Optional
 
-__all__ = ["Cache", "Entry"]
+__all__ = ["Cache", "Entry", "Memo"]
 
 Key = tuple[Hashable, ...]
 
@@ -130,3 +131,37 @@ class Cache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)
+
+
+class Memo:
+    """A bounded map of derived answers (rendered bytes, attributes), each valid while the
+    ``token`` it was computed from is unchanged. Least recently used entries go first."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._data: "collections.OrderedDict[Hashable, tuple[Any, Any]]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, token: Any) -> Any:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None or not (hit[0] is token or hit[0] == token):
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def peek(self, key: Hashable) -> Optional[tuple[Any, Any]]:
+        """``(token, value)`` whatever the token, or None."""
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: Hashable, token: Any, value: Any) -> Any:
+        with self._lock:
+            self._data[key] = (token, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.keep:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)

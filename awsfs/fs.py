@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from .aws import Aws, current_path
-from .cache import Cache
+from .cache import Cache, Memo
 from .errors import FsError, InputError
 from .handles import Handle, LocalFile, Overlay
 from .transaction import Transactions
@@ -123,13 +123,14 @@ class Filesystem:
         self.router = Router(ROUTES)
         self.errors = ErrorLog()
         self.started = time.time()
-        self._stamps: dict[str, tuple[bytes, float]] = {}
-        self._stamp_lock = threading.Lock()
+        # bounded memories of derived answers (see cache.Memo)
+        self._stamps = Memo(200_000)      # path -> (content digest, mtime)
+        self._stat_memo = Memo(100_000)   # path -> (cache epoch, (when, Stat))
+        self.rendered = Memo(20_000)      # path -> (stored item, rendered bytes)
         self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._hlock = threading.Lock()
         self._writers: dict[str, set[int]] = {}
-        self._stat_memo: dict[str, tuple[int, float, Stat]] = {}
         self.overlay = Overlay()
         self.tx = Transactions(aws, self.cache, read_only)
         self._account: Optional[str] = None
@@ -144,16 +145,14 @@ class Filesystem:
     def _mtime(self, path: str, node: Node, content: bytes) -> float:
         """Stable mtime: AWS's own time if it keeps one, else when this content was first seen."""
         digest = hashlib.blake2b(content, digest_size=16).digest()
-        with self._stamp_lock:
-            seen = self._stamps.get(path)
-            if seen is not None and seen[0] == digest:
-                return seen[1]
+        seen = self._stamps.peek(path)
+        if seen is not None and seen[0] == digest:
+            return float(seen[1])
         hint = node.mtime_hint()
         when = time.time() if seen is not None or hint is None else hint
         if seen is None and hint is None:
             when = self.started if path.startswith("/.awsfs") else time.time()
-        with self._stamp_lock:
-            self._stamps[path] = (digest, when)
+        self._stamps.put(path, digest, when)
         return when
 
     def stat_node(self, path: str, node: Node) -> Stat:
@@ -186,11 +185,11 @@ class Filesystem:
             raise FsError(errno.ENOENT, f"{path}: no such entry")
         # attributes are derived from cached AWS state: reuse them while the cache is unchanged
         epoch, now = self.cache.epoch, time.monotonic()
-        memo = self._stat_memo.get(path)
-        if memo is not None and memo[0] == epoch and now - memo[1] < STAT_MEMO_SECONDS:
-            return memo[2]
+        memo = self._stat_memo.get(path, epoch)
+        if memo is not None and now - memo[0] < STAT_MEMO_SECONDS:
+            return memo[1]
         st = self.stat_node(path, self.node(path))
-        self._stat_memo[path] = (epoch, now, st)
+        self._stat_memo.put(path, epoch, (now, st))
         return st
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:

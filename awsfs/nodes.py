@@ -144,6 +144,15 @@ class Listing:
     only as far as somebody reads.
     """
 
+    #: how values are kept (a subclass may store them compactly) and given back
+    @staticmethod
+    def pack(value: Any) -> Any:
+        return value
+
+    @staticmethod
+    def unpack(stored: Any) -> Any:
+        return stored
+
     def __init__(self, fetch: Callable[[Any], tuple[list[tuple[str, Any]], Any]]) -> None:
         self._fetch = fetch
         self._lock = threading.Lock()
@@ -160,7 +169,7 @@ class Listing:
         for name, value in entries:
             if name not in self.index:
                 self.names.append(name)
-            self.index[name] = value
+            self.index[name] = None if value is None else self.pack(value)
         self._token = token
         if not token:
             self.complete = True
@@ -179,8 +188,8 @@ class Listing:
                 if i >= len(self.names):
                     return
                 name = self.names[i]
-                value = self.index[name]
-            yield name, value
+                stored = self.index[name]
+            yield name, None if stored is None else self.unpack(stored)
             i += 1
 
     def put(self, name: str, value: Any) -> None:
@@ -188,7 +197,7 @@ class Listing:
         with self._lock:
             if name not in self.index:
                 self.names.append(name)
-            self.index[name] = value
+            self.index[name] = None if value is None else self.pack(value)
 
     def drop(self, name: str) -> None:
         with self._lock:
@@ -197,14 +206,23 @@ class Listing:
 
     def all(self) -> dict[str, Any]:
         self.ensure()
-        return self.index
+        with self._lock:
+            return {n: None if v is None else self.unpack(v) for n, v in self.index.items()}
 
     def lookup(self, name: str) -> tuple[bool, Any]:
         """``(known, value)``: known is True when the answer is definite without fetching."""
+        known, stored = self.lookup_stored(name)
+        return known, None if stored is None else self.unpack(stored)
+
+    def lookup_stored(self, name: str) -> tuple[bool, Any]:
+        """Like :meth:`lookup`, giving the value as stored (its identity changes only when it does)."""
         with self._lock:
             if name in self.index:
                 return True, self.index[name]
             return self.complete, None
+
+    def get(self, name: str) -> Any:
+        return self.lookup(name)[1]
 
 
 def _json_default(o: Any) -> Any:

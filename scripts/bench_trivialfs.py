@@ -1,6 +1,6 @@
 """The ceiling for scripts/bench's stat row: a trivial in-memory mfusepy filesystem.
 
-``python scripts/bench_trivialfs.py MOUNTPOINT`` serves a few static files from a dict, on the
+``python scripts/bench_trivialfs.py MOUNTPOINT [--files N --size BYTES]`` serves static files from a dict, on the
 same binding (mfusepy), with the same FUSE options and the same callback style (use_ns, raw_fi,
 multithreaded) as awsfs. It stays in the foreground and unmounts when stdin closes.
 """
@@ -22,7 +22,21 @@ except Exception:  # pragma: no cover - awsfs not importable
     DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
                        "default_permissions": True, "big_writes": True}
 
-FILES = {f"file-{i}.json": (f'{{"id": "file-{i}", "n": {i}}}\n').encode() for i in range(8)}
+FILES: dict[str, bytes] = {}
+
+
+def make_files(count: int, size: int, prefix: str = "file") -> None:
+    """``count`` JSON files ``PREFIX-000000.json``... of about ``size`` bytes (like awsfs's item files)."""
+    FILES.clear()
+    for i in range(count):
+        name = f"{prefix}-{i:06d}"
+        head = f'{{\n  "id": "{name}",\n  "notes": "'
+        tail = '"\n}\n'
+        FILES[f"{name}.json"] = (head + "x" * max(0, size - len(head) - len(tail)) + tail).encode()
+        self_ino[f"{name}.json"] = 2 + i
+
+
+self_ino: dict[str, int] = {}
 
 
 class Trivial(fuse.Operations):
@@ -40,13 +54,17 @@ class Trivial(fuse.Operations):
         if data is None:
             raise fuse.FuseOSError(errno.ENOENT)
         return {"st_mode": stat.S_IFREG | 0o644, "st_nlink": 1, "st_size": len(data),
-                "st_ino": 2 + sorted(FILES).index(path[1:]), "st_uid": self.uid, "st_gid": self.gid,
+                "st_ino": self_ino[path[1:]], "st_uid": self.uid, "st_gid": self.gid,
                 "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t, "st_blocks": 1, "st_blksize": 4096}
 
     def readdir(self, path, fh):
         if path != "/":
             raise fuse.FuseOSError(errno.ENOTDIR)
-        return [".", ".."] + sorted(FILES)
+        # with use_ino a d_ino of 0 hides the entry (glibc skips it): give every entry its inode
+        reg = stat.S_IFREG | 0o644
+        return [(".", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1}, 0),
+                ("..", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1}, 0)] + \
+            [(name, {"st_mode": reg, "st_ino": self_ino[name]}, 0) for name in FILES]
 
     def open(self, path, fi):
         if path[1:] not in FILES:
@@ -65,7 +83,15 @@ class Trivial(fuse.Operations):
 
 
 def main() -> None:
-    mnt = os.path.abspath(sys.argv[1])
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("mountpoint")
+    p.add_argument("--files", type=int, default=8)
+    p.add_argument("--size", type=int, default=400)
+    p.add_argument("--prefix", default="file")
+    a = p.parse_args()
+    make_files(a.files, a.size, a.prefix)
+    mnt = os.path.abspath(a.mountpoint)
 
     def watch() -> None:
         try:

@@ -102,7 +102,9 @@ def big_table(local_aws):
     return "many"
 
 
-def test_reading_an_unlisted_item_is_one_get_item(make_fs, big_table):
+def test_reading_an_unlisted_item_is_one_get_item(make_fs, big_table, monkeypatch):
+    from awsfs.services import dynamo
+    monkeypatch.setattr(dynamo, "SMALL_ITEMS", 1000)  # 1,025 items is then "not small"
     fs = make_fs(regions=[R])
     fs.getattr(f"/dynamo/{R}/{big_table}/.table.json")
     before = dict(fs.aws.calls)

@@ -10,6 +10,7 @@ served from a finished Scan, else one Query; an item nobody listed costs one Get
 from __future__ import annotations
 
 import errno
+import pickle
 from typing import Any, Optional
 
 from .. import itemjson
@@ -52,9 +53,21 @@ def schema(fs, region: str, table: str, path: str) -> list[tuple[str, str]]:
     return [(k["AttributeName"], types[k["AttributeName"]]) for k in ks]
 
 
-class ScanListing(Listing):
+class PackedListing(Listing):
+    """Items kept pickled: about a fifth of the memory of botocore's nested dicts."""
+
+    @staticmethod
+    def pack(value: Any) -> bytes:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def unpack(stored: Any) -> Any:
+        return pickle.loads(stored)
+
+
+class ScanListing(PackedListing):
     """A table's Scan. For hash+range tables the entries are partitions and the items are
-    grouped in ``partitions`` so that a finished Scan also answers partition listings."""
+    grouped (packed) in ``partitions`` so that a finished Scan also answers partition listings."""
 
     def __init__(self, fs, region: str, table: str, keys: list[tuple[str, str]]) -> None:
         self.partitions: dict[str, dict[str, dict]] = {}
@@ -72,7 +85,7 @@ class ScanListing(Listing):
                 else:
                     pk = itemjson.key_name(item[keys[0][0]])
                     sk = itemjson.key_name(item[keys[1][0]], SUFFIX)
-                    self.partitions.setdefault(pk, {})[sk] = item
+                    self.partitions.setdefault(pk, {})[sk] = self.pack(item)
                     out.append((pk, None))
             return out, page.get("LastEvaluatedKey")
         super().__init__(fetch)
@@ -83,8 +96,8 @@ def scan(fs, region: str, table: str, path: str) -> ScanListing:
     return fs.cache.get(("dynamo", region, table, "scan"), lambda: ScanListing(fs, region, table, keys))
 
 
-class _Done(Listing):
-    """A listing already complete (a partition taken from a finished Scan)."""
+class _Done(PackedListing):
+    """A listing already complete (a partition taken from a finished Scan; values packed)."""
 
     def __init__(self, entries: dict[str, Any]) -> None:
         super().__init__(lambda token: ([], None))
@@ -116,11 +129,16 @@ def partition(fs, region: str, table: str, pkname: str, path: str) -> Listing:
         page = fs.aws.call("dynamodb", region, "Query", **params)
         found = [(itemjson.key_name(i[keys[1][0]], SUFFIX), i) for i in page.get("Items", [])]
         return found, page.get("LastEvaluatedKey")
-    return fs.cache.get(("dynamo", region, table, "part", pkname), lambda: Listing(fetch))
+    return fs.cache.get(("dynamo", region, table, "part", pkname), lambda: PackedListing(fetch))
 
 
 def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: str) -> dict:
     """One item by file name: from a listing when one is cached, else one GetItem."""
+    return PackedListing.unpack(item_stored(fs, region, table, pkname, name, path))
+
+
+def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, path: str) -> bytes:
+    """The item as the cache keeps it (packed): the same object until the item changes."""
     keys = schema(fs, region, table, path)
     listing: Optional[Listing] = None
     if pkname is None:
@@ -141,7 +159,7 @@ def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: st
         if whole.complete:
             listing = whole if pkname is None else _Done(whole.partitions.get(pkname, {}))
     if listing is not None:
-        known, value = listing.lookup(name)
+        known, value = listing.lookup_stored(name)
         if known:
             if value is None:
                 raise enoent(path, "no such item")
@@ -153,21 +171,23 @@ def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: st
         whole.ensure()
         if pkname is not None and isinstance(whole, ScanListing):
             whole = _Done(whole.partitions.get(pkname, {}))
-        value = whole.index.get(name)
+        known, value = whole.lookup_stored(name)
         if value is None:
             raise enoent(path, "no such item")
         return value
 
-    def load() -> Optional[dict]:
+    def load() -> Optional[bytes]:
         # None is a definite "no such item" and is cached like an item
-        return fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
+        got = fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
+        return None if got is None else PackedListing.pack(got)
     got = fs.cache.get(("dynamo", region, table, "item", pkname, name), load)
     if got is None:
         raise enoent(path, "no such item")
     return got
 
 
-SMALL_ITEMS, SMALL_BYTES = 1000, 1_000_000
+# DescribeTable's figures are approximate (AWS refreshes them every few hours; moto reports 0 bytes)
+SMALL_ITEMS, SMALL_BYTES = 5000, 1_000_000
 
 
 def _small(fs, region: str, table: str, path: str) -> bool:
@@ -186,6 +206,8 @@ def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
             continue
         sk = itemjson.key_name(it[keys[-1][0]], SUFFIX)
         pk = itemjson.key_name(it[keys[0][0]]) if len(keys) == 2 else None
+        # the item itself, as a GetItem would now answer (None: definitely gone)
+        fs.cache.put(("dynamo", region, table, "item", pk, sk), PackedListing.pack(it) if adding else None)
         if scan_e is not None:
             listing = scan_e.value
             if pk is None:
@@ -193,7 +215,7 @@ def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
             else:
                 part = listing.partitions.setdefault(pk, {})
                 if adding:
-                    part[sk] = it
+                    part[sk] = listing.pack(it)
                     listing.put(pk, None)
                 else:
                     part.pop(sk, None)
@@ -322,9 +344,12 @@ class PartitionDir(ItemDir, TableNode, Dir):
 class ItemFile(TableNode, File):
     writable = True
 
+    def stored(self) -> bytes:
+        return item_stored(self.fs, self.region_ok(), self.params["table"], self.params.get("pk"),
+                           self.params["name"], self.path)
+
     def item(self) -> dict:
-        return item(self.fs, self.region_ok(), self.params["table"], self.params.get("pk"),
-                    self.params["name"], self.path)
+        return PackedListing.unpack(self.stored())
 
     def check(self) -> None:
         if not self.params["name"].endswith(SUFFIX):
@@ -335,7 +360,11 @@ class ItemFile(TableNode, File):
         return None
 
     def content(self) -> bytes:
-        return itemjson.dumps(self.item())
+        stored = self.stored()
+        rendered = self.fs.rendered.get(self.path, stored)
+        if rendered is None:
+            rendered = self.fs.rendered.put(self.path, stored, itemjson.dumps(PackedListing.unpack(stored)))
+        return rendered
 
     def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
         region, table, name = self.region_ok(), self.params["table"], self.params["name"]

@@ -37,7 +37,7 @@ class BalancerNode(RegionNode):
     def lb(self) -> dict:
         listing = balancers(self.fs, self.region_ok())
         listing.ensure()
-        value = listing.index.get(self.params["name"])
+        value = listing.get(self.params["name"])
         if value is None:
             raise enoent(self.path, "no such load balancer")  # type: ignore[attr-defined]
         return value
