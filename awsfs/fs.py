@@ -66,13 +66,12 @@ class ErrorLog:
             return list(self._lines)
 
 
-_LOOKUPS = {"getattr", "readlink", "open", "readdir"}
+_UNREMARKABLE = {errno.ENOENT, errno.EXDEV}  # "no such entry"; mv's way of asking to copy
 
 
 def recorded(func):
-    """Failures go to the errors file and the log (a plain "no such entry" on a lookup does not)."""
+    """Failures go to the errors file and the log (not "no such entry", nor mv's EXDEV)."""
     import functools
-    lookup = func.__name__ in _LOOKUPS
 
     @functools.wraps(func)
     def wrapper(self: "Filesystem", path: str, *args: Any, **kw: Any) -> Any:
@@ -80,7 +79,7 @@ def recorded(func):
         try:
             return func(self, path, *args, **kw)
         except FsError as e:
-            if not (lookup and e.errno == errno.ENOENT) and not getattr(e, "recorded", False):
+            if e.errno not in _UNREMARKABLE and not getattr(e, "recorded", False):
                 self.errors.add(path, func.__name__, e)
                 e.recorded = True  # type: ignore[attr-defined]  # close() repeating fsync's error
             raise
@@ -184,6 +183,8 @@ class Filesystem:
         if self.overlay.whiteout_of(path):
             raise FsError(errno.ENOENT, f"{path}: no such entry")
         # attributes are derived from cached AWS state: reuse them while the cache is unchanged
+        if self.is_volatile(path):
+            return self.stat_node(path, self.node(path))
         epoch, now = self.cache.epoch, time.monotonic()
         memo = self._stat_memo.get(path, epoch)
         if memo is not None and now - memo[0] < STAT_MEMO_SECONDS:
@@ -344,7 +345,10 @@ class Filesystem:
         if h.local is not None:
             h.local.mtime = time.time()
         if h.node is not None and h.node.line_value and data.endswith(b"\n"):
-            self._commit(path, h)  # a one-line value is complete: a refusal reaches even bash's echo
+            with h.lock:
+                one_line = h.data.count(b"\n") == 1 and h.data.endswith(b"\n")
+            if one_line:  # a one-line value is complete: a refusal reaches even bash's echo
+                self._commit(path, h)
         return len(data)
 
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
@@ -413,6 +417,7 @@ class Filesystem:
         h.failed = None
         h.dirty = False
         h.base = data
+        self.overlay.dirs.discard(os.path.dirname(path))  # a partition made by mkdir now exists in AWS
         if h.local is not None:
             h.local.base = data
         self.overlay.clear_whiteout(path)
@@ -493,6 +498,7 @@ class Filesystem:
         with self.overlay.lock:
             self.overlay.files.pop(old, None)
             self.overlay.files.pop(new, None)
+            self.overlay.dirs.discard(os.path.dirname(new))
         self.overlay.clear_whiteout(new)
         self.overlay.served(new, data)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "render_json"]
 
 _SCRATCH = re.compile(r"""(
-    \..*\.sw[a-p] | \..*\.sw[x-z] |      # vim swap files
+    \..*\.sw[a-z]x? |                     # vim swap files (and its .swpx probe)
     .*~ | .*\.save | .*\.bak | .*\.orig |  # backups
     sed[A-Za-z0-9]{6} |                    # sed -i
     \..+\.[A-Za-z0-9]{6}                   # rsync / mktemp style .NAME.XXXXXX

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .cache import Cache, Key
-from .errors import FsError
+from .errors import FsError, RemoteError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .aws import Aws
@@ -61,7 +61,7 @@ class Transactions:
                 results.append(resp)
             except FsError as e:
                 outcome, err = "error", e
-                if e.errno == errno.ESTALE and m.conflict:
+                if e.errno == errno.ESTALE and m.conflict and isinstance(e, RemoteError):
                     err = FsError(errno.ESTALE, f"{m.conflict} ({e.reason})")
                     raise err from e
                 raise

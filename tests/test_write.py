@@ -147,7 +147,8 @@ def test_conflict_is_estale_and_other_change_survives(wfs, boto, table):
         echo_into(wfs, p, b'{"id": "a", "n": 3}')
     assert e.value.errno == errno.ESTALE
     assert get(boto, table, "a")["n"] == {"N": "99"}
-    assert "changed in DynamoDB since you read it" in read(wfs, "/.awsfs/errors").decode()
+    explained = read(wfs, "/.awsfs/errors").decode()
+    assert "changed in DynamoDB since you read it" in explained and "deleted" not in explained
 
 
 def test_rm_and_mv(wfs, boto, table):
@@ -279,3 +280,60 @@ def test_tags(wfs, boto, instance):
     wfs.unlink(f"{tags}/env")
     assert wfs.listdir(tags) == []
     assert boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [instance]}])["Tags"] == []
+
+
+def test_a_multi_line_value_is_refused_whole(wfs, boto, instance):
+    tags = f"/ec2/{R}/instances/{instance}/tags"
+    fh = wfs.create(f"{tags}/multi", 0o644, W | os.O_CREAT)
+    wfs.write(f"{tags}/multi", b"a\nb\n", 0, fh)  # one write holding two lines
+    with pytest.raises(FsError) as e:
+        wfs.flush(f"{tags}/multi", fh)
+    wfs.release(f"{tags}/multi", fh)
+    assert e.value.errno == errno.EINVAL and "one line" in e.value.reason
+    assert "ec2:CreateTags" not in wfs.aws.calls
+
+
+def test_unknown_names_in_an_instance_directory_are_refused(wfs, instance):
+    with pytest.raises(FsError) as e:
+        wfs.create(f"/ec2/{R}/instances/{instance}/CTL", 0o644)
+    assert e.value.errno == errno.EACCES
+
+
+def test_verbs_not_accepted_in_this_state_are_busy(wfs, instance):
+    base = f"/ec2/{R}/instances/{instance}"
+    ctl(wfs, f"{base}/ctl", b"terminate\n")
+    assert read(wfs, f"{base}/ctl").endswith(b"verbs: (none)\n")
+    with pytest.raises(FsError) as e:
+        ctl(wfs, f"{base}/ctl", b"start\n")
+    assert e.value.errno == errno.EBUSY and "terminated" in e.value.reason
+    assert "ec2:StartInstances" not in wfs.aws.calls
+
+
+def test_errors_file_size_is_current(wfs, table):
+    for n in range(2):
+        with pytest.raises(FsError):
+            echo_into(wfs, f"/dynamo/{R}/{table}/a.json", b"not json %d" % n)
+        assert wfs.getattr("/.awsfs/errors").size == len(read(wfs, "/.awsfs/errors"))
+
+
+def test_table_description_cannot_be_removed(wfs, table):
+    with pytest.raises(FsError) as e:
+        wfs.unlink(f"/dynamo/{R}/{table}/.table.json")
+    assert e.value.errno == errno.EACCES
+
+
+def test_elb_links_must_name_an_instance_of_the_region(wfs, boto, unique, instance, seeded):
+    lb = unique("lb")
+    boto("elb").create_load_balancer(LoadBalancerName=lb, AvailabilityZones=[f"{R}a"],
+                                     Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+    d = f"/elb/{R}/{lb}/instances"
+    other = seeded["eu-west-1"]["instances"][0]
+    for name, target in [(other, f"../../../../ec2/eu-west-1/instances/{other}"),
+                         ("i-deadbeef", "../../../../ec2/us-east-1/instances/i-deadbeef"),
+                         (instance, "../../somewhere/else")]:
+        with pytest.raises(FsError) as e:
+            wfs.symlink(f"{d}/{name}", target)
+        assert e.value.errno == errno.EINVAL
+    assert "elb:RegisterInstancesWithLoadBalancer" not in wfs.aws.calls
+    wfs.symlink(f"{d}/{instance}", f"../../../../ec2/{R}/instances/{instance}")
+    assert wfs.listdir(d) == [instance]

@@ -259,6 +259,8 @@ class ItemDir:
         return ItemFile(self.fs, f"{self.path}/{name}", **self.params, name=name)  # type: ignore
 
     def plan_unlink(self, name: str) -> list[Mutation]:
+        if not is_item_name(name):
+            raise FsError(errno.EACCES, f"{self.path}/{name}: cannot be removed")  # type: ignore
         node = self.child_for_create(name)
         value = node.item()
         keys = node.keys()

@@ -154,7 +154,7 @@ class InstanceDir(InstanceNode, StaticDir):
                 ("image", LINK), ("security-groups", DIR))
 
     def is_scratch(self, name: str) -> bool:
-        return name not in dict(self.children)
+        return is_editor_scratch(name)
 
     def child_for_create(self, name: str) -> File:
         if name == "type":  # an editor saving by rename creates it anew
@@ -208,12 +208,15 @@ class InstanceCtl(InstanceNode, File):
         state = fresh_instance(self.fs, region, iid, self.path)["State"]["Name"]
         if state in SATISFIED[verb]:
             return []
+        if verb not in VERBS.get(state, VERB_CALLS):
+            accepted = ", ".join(VERBS.get(state, ())) or "none"
+            raise FsError(errno.EBUSY, f"cannot {verb} an instance that is {state} (accepted now: {accepted})")
         return [Mutation("ec2", region, VERB_CALLS[verb], {"InstanceIds": [iid]}, touched(region, iid),
                          f"{verb} {iid}")]
 
     def content(self) -> bytes:
         state = self.inst()["State"]["Name"]
-        verbs = " ".join(VERBS.get(state, ()))
+        verbs = " ".join(VERBS.get(state, ())) or "(none)"
         return f"state: {state}\nverbs: {verbs}\n".encode()
 
 
@@ -264,8 +267,10 @@ class TagFile(InstanceNode, File):
         value = value[:-1] if value.endswith("\n") else value
         if "\n" in value:
             raise InputError(errno.EINVAL, "a tag value is one line")
-        if len(key) > 128 or len(value) > 256:
-            raise InputError(errno.EINVAL, "tag keys are at most 128 characters, values at most 256")
+        if len(key) > 128:
+            raise InputError(errno.EINVAL, f"tag keys are at most 128 characters (this one has {len(key)})")
+        if len(value) > 256:
+            raise InputError(errno.EINVAL, f"tag values are at most 256 characters (this one has {len(value)})")
         if key.lower().startswith("aws:"):
             raise InputError(errno.EINVAL, "tag keys starting with 'aws:' are reserved by AWS")
         if base is not None and base == new:

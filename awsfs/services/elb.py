@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import posixpath
 import re
 from typing import Any, Optional
 
@@ -75,8 +76,18 @@ class MembersDir(BalancerNode, Dir):
         """``ln -s ../../../../ec2/<region>/instances/<id> <id>`` registers the instance."""
         if not re.fullmatch(r"i-[0-9a-f]+", name):
             raise InputError(errno.EINVAL, f"{name!r}: name the link after the instance id (i-...)")
-        if target.rstrip("/").split("/")[-1] != name or "/instances/" not in target:
-            raise InputError(errno.EINVAL, f"link {name} must point at ../../../../ec2/<region>/instances/{name}")
+        region = self.params["region"]
+        want = f"/ec2/{region}/instances/{name}"
+        resolved = posixpath.normpath(posixpath.join(self.path, target)) if not target.startswith("/") else target
+        if resolved != want and not resolved.endswith(want):
+            raise InputError(errno.EINVAL, f"link {name} must point at ../../../../ec2/{region}/instances/{name} "
+                                           "(an instance of this load balancer's region)")
+        try:
+            self.fs.node(want)
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            raise InputError(errno.EINVAL, f"there is no instance {name} in {region}") from None
         if name in self.members():
             raise FsError(errno.EEXIST, f"{name} is already registered with {self.params['name']}")
         return self._mutation("RegisterInstancesWithLoadBalancer", name, "register")
