@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -43,6 +44,14 @@ class Stat:
     uid: int
     gid: int
     nlink: int = 1
+
+    @functools.cached_property
+    def as_dict(self) -> dict[str, int]:
+        """The attributes as the FUSE binding takes them (computed once per Stat)."""
+        ns = int(self.mtime * 1e9)
+        return {"st_mode": self.mode, "st_size": self.size, "st_nlink": self.nlink, "st_ino": self.ino,
+                "st_uid": self.uid, "st_gid": self.gid, "st_mtime": ns, "st_ctime": ns, "st_atime": ns,
+                "st_blocks": (self.size + 511) // 512, "st_blksize": 4096}
 
 
 class ErrorLog:
@@ -126,6 +135,7 @@ class Filesystem:
         self._stamps = Memo(200_000)      # path -> (content digest, mtime)
         self._stat_memo = Memo(100_000)   # path -> (cache epoch, (when, Stat))
         self.rendered = Memo(20_000)      # path -> (stored item, rendered bytes)
+        self._node_memo = Memo(20_000)    # path -> (cache epoch, (when, checked node))
         self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._hlock = threading.Lock()
@@ -136,9 +146,17 @@ class Filesystem:
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:
+        """The checked node for ``path``; reused while the cache is unchanged (a lookup, a
+        getattr, an open and a read of one file resolve and check it once)."""
         current_path.set(path)
+        epoch, now = self.cache.epoch, time.monotonic()
+        memo = self._node_memo.get(path, epoch)
+        if memo is not None and now - memo[0] < STAT_MEMO_SECONDS:
+            return memo[1]
         node = self.router.resolve(self, path)
         node.check()
+        if not self.is_volatile(path):
+            self._node_memo.put(path, epoch, (now, node))
         return node
 
     def _mtime(self, path: str, node: Node, content: bytes) -> float:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 import mfusepy as fuse
 
 from .errors import FsError
-from .fs import Filesystem, Stat
+from .fs import Filesystem
 from .names import NAME_MAX
 
 __all__ = ["AwsfsOperations", "mount"]
@@ -28,7 +28,8 @@ def _op(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(self: "AwsfsOperations", path: Optional[str], *args: Any) -> Any:
-        start = time.monotonic()
+        debug = log.isEnabledFor(logging.DEBUG)
+        start = time.monotonic() if debug else 0.0
         try:
             return func(self, path or "", *args)
         except FsError as e:
@@ -44,7 +45,7 @@ def _op(func: Callable[..., Any]) -> Callable[..., Any]:
             self.fs.errors.add(path or "", name, FsError(errno.EIO, f"internal error: {type(e).__name__}: {e}"))
             raise fuse.FuseOSError(errno.EIO) from None
         finally:
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 log.debug("fuse op", extra={"event": "fuse", "op": name, "path": path,
                                             "duration_ms": round((time.monotonic() - start) * 1000, 2)})
     return wrapper
@@ -52,13 +53,6 @@ def _op(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _fh(fi: Any) -> int:
     return fi if isinstance(fi, int) else int(fi.fh)
-
-
-def _attrs(st: Stat) -> dict[str, Any]:
-    ns = int(st.mtime * 1e9)
-    return {"st_mode": st.mode, "st_size": st.size, "st_nlink": st.nlink, "st_ino": st.ino,
-            "st_uid": st.uid, "st_gid": st.gid, "st_mtime": ns, "st_ctime": ns, "st_atime": ns,
-            "st_blocks": (st.size + 511) // 512, "st_blksize": 4096}
 
 
 class AwsfsOperations(fuse.Operations):
@@ -79,7 +73,7 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
-        return _attrs(self.fs.getattr(path, None if fh is None else _fh(fh)))
+        return self.fs.getattr(path, None if fh is None else _fh(fh)).as_dict
 
     @_op
     def readdir_with_offset(self, path: str, offset: int, fh: Any):

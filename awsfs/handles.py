@@ -77,6 +77,8 @@ class Overlay:
             self._whiteouts[path] = (time.monotonic() + WHITEOUT_SECONDS, base)
 
     def whiteout_of(self, path: str) -> Optional[tuple[float, Optional[bytes]]]:
+        if not self._whiteouts:  # the common case, without taking the lock
+            return None
         with self.lock:
             w = self._whiteouts.get(path)
             if w is not None and w[0] < time.monotonic():
