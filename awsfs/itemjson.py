@@ -18,6 +18,7 @@ import base64
 import binascii
 import errno
 import json
+from json.encoder import encode_basestring  # C-accelerated string quoting (ensure_ascii=False)
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -80,7 +81,7 @@ def _write(v: Any, indent: int, out: list[str]) -> None:
         out.append("{\n")
         items = sorted(v.items())
         for i, (k, x) in enumerate(items):
-            out.append(f"{pad}  {json.dumps(k, ensure_ascii=False)}: ")
+            out.append(f"{pad}  {encode_basestring(k)}: ")
             _write(x, indent + 1, out)
             out.append(",\n" if i < len(items) - 1 else "\n")
         out.append(pad + "}")
@@ -94,8 +95,14 @@ def _write(v: Any, indent: int, out: list[str]) -> None:
             _write(x, indent + 1, out)
             out.append(",\n" if i < len(v) - 1 else "\n")
         out.append(pad + "]")
-    elif isinstance(v, bool) or v is None:
-        out.append(json.dumps(v))
+    elif isinstance(v, str):
+        out.append(encode_basestring(v))
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif v is None:
+        out.append("null")
     elif isinstance(v, Decimal):
         out.append(_num(v))
     else:
