@@ -120,3 +120,29 @@ def test_call_counts_at_scale(mount_awsfs, scale, record_property):
     # grep follows no symlinks with -r; reading every instance's files costs nothing more
     assert counts[f"grep -r running {instances}"] == {}
     assert counts[f"find {instances}"] == {}
+
+
+def test_call_counts_for_the_benchmark_rows(mount_awsfs, scale, tmp_path):
+    """cat of items in a table nobody listed, a second ls, cp of new items: counted, not timed."""
+    m = mount_awsfs(regions=scale)
+    table = f"dynamo/{scale}/big"
+
+    def cost(cmd):
+        before = m.status()["aws_calls"]
+        m.sh(cmd)
+        after = m.status()["aws_calls"]
+        return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    # a table of 1,000 items fits one Scan page: the first lookup lists it, the rest are free
+    names = " ".join(f"{table}/item-{i:04d}.json" for i in range(0, 1000, 50))
+    assert cost(f"cat {names}") == {"dynamodb:DescribeTable": 1, "dynamodb:Scan": 1}
+    assert cost(f"ls -l {table}") == {}  # listed within the TTL: nothing more
+    assert cost(f"stat {names}") == {}
+    src = tmp_path / "new"
+    src.mkdir()
+    for i in range(20):
+        (src / f"new-{i:02d}.json").write_text(f'{{"id": "new-{i:02d}", "n": {i}}}')
+    assert cost(f"cp {src}/*.json {table}/") == {"dynamodb:PutItem": 20}
+    assert cost(f"ls {table} | grep -c new-") == {}  # the writes updated the listing in place
+    assert len(m.sh(f"ls {table}").stdout.split()) == 1020
+    assert cost(f"rm {table}/new-*.json") == {"dynamodb:DeleteItem": 20}  # and the table is as it was
+    assert len(m.sh(f"ls {table}").stdout.split()) == 1000
