@@ -85,10 +85,31 @@ class ScanListing(PackedListing):
                 else:
                     pk = itemjson.key_name(item[keys[0][0]])
                     sk = itemjson.key_name(item[keys[1][0]], SUFFIX)
-                    self.partitions.setdefault(pk, {})[sk] = self.pack(item)
+                    self.partitions.setdefault(pk, {})[sk] = self.pack(item)  # under the listing's lock
                     out.append((pk, None))
             return out, page.get("LastEvaluatedKey")
         super().__init__(fetch)
+
+    def partition(self, pk: str) -> Optional["_Done"]:
+        """A finished copy of one partition's items (None: no such partition)."""
+        with self._lock:
+            part = self.partitions.get(pk)
+            return None if part is None else _Done(dict(part))
+
+    def put_item(self, pk: str, sk: str, item: dict) -> None:
+        with self._lock:
+            self.partitions.setdefault(pk, {})[sk] = self.pack(item)
+        self.put(pk, None)
+
+    def drop_item(self, pk: str, sk: str) -> None:
+        with self._lock:
+            part = self.partitions.get(pk, {})
+            part.pop(sk, None)
+            empty = not part
+            if empty:
+                self.partitions.pop(pk, None)
+        if empty:
+            self.drop(pk)
 
 
 def scan(fs, region: str, table: str, path: str) -> ScanListing:
@@ -109,10 +130,10 @@ class _Done(PackedListing):
 def partition(fs, region: str, table: str, pkname: str, path: str) -> Listing:
     entry = fs.cache.peek(("dynamo", region, table, "scan"))
     if entry is not None and entry.value.complete:
-        parts = entry.value.partitions
-        if pkname not in parts:
+        done = entry.value.partition(pkname)
+        if done is None:
             raise enoent(path, "no such partition")
-        return _Done(parts[pkname])
+        return done
     keys = schema(fs, region, table, path)
     pk = itemjson.parse_key_name(pkname, keys[0][1])
     if pk is None:
@@ -147,7 +168,7 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
     else:
         e = fs.cache.peek(("dynamo", region, table, "scan"))
         if e is not None and e.value.complete:
-            listing = _Done(e.value.partitions.get(pkname, {}))
+            listing = e.value.partition(pkname) or _Done({})
         else:
             p = fs.cache.peek(("dynamo", region, table, "part", pkname))
             listing = p.value if p is not None else None
@@ -157,7 +178,7 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
         whole = scan(fs, region, table, path)
         whole.ensure(1)
         if whole.complete:
-            listing = whole if pkname is None else _Done(whole.partitions.get(pkname, {}))
+            listing = whole if pkname is None else (whole.partition(pkname) or _Done({}))
     if listing is not None:
         known, value = listing.lookup_stored(name)
         if known:
@@ -170,7 +191,7 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
         whole = scan(fs, region, table, path) if pkname is None else partition(fs, region, table, pkname, path)
         whole.ensure()
         if pkname is not None and isinstance(whole, ScanListing):
-            whole = _Done(whole.partitions.get(pkname, {}))
+            whole = whole.partition(pkname) or _Done({})
         known, value = whole.lookup_stored(name)
         if value is None:
             raise enoent(path, "no such item")
@@ -213,15 +234,7 @@ def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
             if pk is None:
                 listing.put(sk, it) if adding else listing.drop(sk)
             else:
-                part = listing.partitions.setdefault(pk, {})
-                if adding:
-                    part[sk] = listing.pack(it)
-                    listing.put(pk, None)
-                else:
-                    part.pop(sk, None)
-                    if not part:
-                        listing.partitions.pop(pk, None)
-                        listing.drop(pk)
+                listing.put_item(pk, sk, it) if adding else listing.drop_item(pk, sk)
         if pk is not None:
             part_e = fs.cache.peek(("dynamo", region, table, "part", pk))
             if part_e is not None:
