@@ -15,7 +15,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .aws import Aws, current_path
 from .cache import Cache, Memo
@@ -149,15 +149,25 @@ class Filesystem:
         """The checked node for ``path``; reused while the cache is unchanged (a lookup, a
         getattr, an open and a read of one file resolve and check it once)."""
         current_path.set(path)
-        epoch, now = self.cache.epoch, time.monotonic()
-        memo = self._node_memo.get(path, epoch)
-        if memo is not None and now - memo[0] < STAT_MEMO_SECONDS:
-            return memo[1]
+        return self._reused(self._node_memo, path, lambda: self._checked(path))
+
+    def _checked(self, path: str) -> Node:
         node = self.router.resolve(self, path)
         node.check()
-        if not self.is_volatile(path):
-            self._node_memo.put(path, epoch, (now, node))
         return node
+
+    def _reused(self, memo: Memo, path: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, reused for up to a second while the cache is unchanged (never for the
+        mount's own files, which change by themselves)."""
+        if self.is_volatile(path):
+            return compute()
+        epoch, now = self.cache.epoch, time.monotonic()
+        hit = memo.get(path, epoch)
+        if hit is not None and now - hit[0] < STAT_MEMO_SECONDS:
+            return hit[1]
+        value = compute()
+        memo.put(path, epoch, (now, value))
+        return value
 
     def _mtime(self, path: str, node: Node, content: bytes) -> float:
         """Stable mtime: AWS's own time if it keeps one, else when this content was first seen."""
@@ -189,10 +199,14 @@ class Filesystem:
         h = self._handles.get(fh) if fh is not None else None
         if h is not None and (h.writing or h.local is not None):
             with h.lock:
-                size = len(h.data)
-            mtime = h.local.mtime if h.local is not None else time.time() if h.dirty else \
-                self._mtime(path, h.node, bytes(h.data)) if h.node is not None else time.time()
-            return Stat(FILE, stat.S_IFREG | 0o644, size, mtime, ino_of(path), self.uid, self.gid)
+                data = bytes(h.data)
+            if h.local is not None:
+                mtime = h.local.mtime
+            elif h.dirty or h.node is None:
+                mtime = time.time()
+            else:
+                mtime = self._mtime(path, h.node, data)
+            return Stat(FILE, stat.S_IFREG | 0o644, len(data), mtime, ino_of(path), self.uid, self.gid)
         local = self.overlay.files.get(path)
         if local is not None:
             return Stat(FILE, stat.S_IFREG | 0o644, len(local.data), local.mtime, ino_of(path), self.uid, self.gid)
@@ -201,15 +215,7 @@ class Filesystem:
         if self.overlay.whiteout_of(path):
             raise FsError(errno.ENOENT, f"{path}: no such entry")
         # attributes are derived from cached AWS state: reuse them while the cache is unchanged
-        if self.is_volatile(path):
-            return self.stat_node(path, self.node(path))
-        epoch, now = self.cache.epoch, time.monotonic()
-        memo = self._stat_memo.get(path, epoch)
-        if memo is not None and now - memo[0] < STAT_MEMO_SECONDS:
-            return memo[1]
-        st = self.stat_node(path, self.node(path))
-        self._stat_memo.put(path, epoch, (now, st))
-        return st
+        return self._reused(self._stat_memo, path, lambda: self.stat_node(path, self.node(path)))
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
         """``(name, mode, ino, next_offset)`` from ``offset`` on; "." and ".." come first."""
