@@ -245,7 +245,7 @@ class Filesystem:
             n = max(offset, 2)
             for name, kind in node.entries_from(n - 2):
                 n += 1
-                if name not in hidden:
+                if name not in hidden and kind is not None:  # None: deleted, its offset kept
                     yield name, kinds.get(kind, stat.S_IFREG | 0o644), ino_of(f"{base}/{name}"), n
         # then what exists only here (scratch files, files being created, new partitions),
         # numbered from LOCAL_OFFSET so that resuming never confuses the two
@@ -304,8 +304,11 @@ class Filesystem:
         if node.ctl:
             return self._add_handle(Handle(node, path, bytearray(), None, writing=True))
         current = node.content()
-        base = self.overlay.served(path) or current
         trunc = bool(flags & os.O_TRUNC)
+        # the writer's base: what it reads through this handle (O_RDWR), else what this path
+        # last showed a reader (an editor read it earlier and now writes it whole)
+        reads_here = (flags & os.O_ACCMODE) == os.O_RDWR and not trunc
+        base = current if reads_here else (self.overlay.served(path) or current)
         return self._add_handle(Handle(node, path, bytearray(b"" if trunc else current), base, writing=True,
                                        dirty=trunc))
 
@@ -368,12 +371,34 @@ class Filesystem:
             h.dirty = True
         if h.local is not None:
             h.local.mtime = time.time()
-        if h.node is not None and h.node.line_value and data.endswith(b"\n"):
-            with h.lock:
-                one_line = h.data.count(b"\n") == 1 and h.data.endswith(b"\n")
-            if one_line:  # a one-line value is complete: a refusal reaches even bash's echo
-                self._commit(path, h)
+        if h.node is not None and h.node.line_value:
+            self._line_value_written(path, h)
         return len(data)
+
+    def _line_value_written(self, path: str, h: Handle) -> None:
+        """One-line values (a tag, the type) commit as soon as their line is complete, so that a
+        refusal reaches even bash's builtin echo. Should a second line follow, the early commit is
+        undone and the write refused: all of the content is saved, or none of it."""
+        with h.lock:
+            lines = h.data.count(b"\n")
+            complete = lines == 1 and h.data.endswith(b"\n")
+        if complete and h.dirty:
+            if h.early is None:
+                h.early = (h.local.base if h.local is not None else h.base,)
+            self._commit(path, h)
+        elif lines > 1 and h.early is not None:
+            before, committed = h.early[0], (h.local.base if h.local is not None else h.base)
+            h.early = None
+            if before is None:  # the value did not exist before this write
+                parent, name = self._parent(path)
+                self.tx.run(path, parent.plan_unlink(name))
+            else:
+                self.tx.run(path, h.node.plan(committed, before))  # type: ignore[union-attr]
+            if h.local is not None:
+                h.local.base = before
+            h.base = before
+            raise InputError(errno.EINVAL, "a value is one line; the first line, saved when it was written, "
+                                           "was put back")
 
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
         try:
@@ -423,6 +448,8 @@ class Filesystem:
         """Commit a complete buffer: only when written to and not empty, never from release."""
         if not h.writing or not h.dirty or h.node is None or h.node.ctl and h.local is None:
             return
+        if h.local is not None and self.overlay.files.get(path) is not h.local:
+            return  # removed (or renamed away) while open: nothing of it may reach AWS
         with h.lock:
             data = bytes(h.data)
         if not data:
@@ -436,7 +463,10 @@ class Filesystem:
         try:
             self.tx.run(path, h.node.plan(base, data))
         except FsError as e:
-            h.failed = (data, e)
+            if isinstance(e, InputError):
+                h.failed = (data, e)  # the same bytes would be refused again: no second AWS call
+            # after a conflict the base stays what the writer saw: an editor's attempt to put its
+            # backup back must not overwrite the other change (reading the file again moves it)
             raise
         h.failed = None
         h.dirty = False
@@ -497,6 +527,8 @@ class Filesystem:
         src = self.node(old)
         if not isinstance(src, File):
             raise FsError(errno.EXDEV, f"{old}: moving this copies then deletes")
+        if not src.writable or src.ctl:
+            raise FsError(errno.EACCES, f"{old}: cannot be renamed")
         if parent.is_scratch(name):
             # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay)
             data = src.content()
@@ -506,6 +538,7 @@ class Filesystem:
         dst = self._existing_file(new) or parent.child_for_create(name)
         self.tx.run(old, src.plan_rename(dst))
         self.overlay.forget_served(old)
+        self.overlay.forget_served(new)
 
     def _commit_local_onto(self, old: str, local: LocalFile, new: str, parent: Dir, name: str) -> None:
         whiteout = self.overlay.whiteout_of(new)

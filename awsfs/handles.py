@@ -46,6 +46,7 @@ class Handle:
     local: Optional[LocalFile] = None  # set when the file lives in the overlay
     dirty: bool = False
     failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
+    early: Optional[tuple[Optional[bytes]]] = None   # a one-line value committed early: what it replaced
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

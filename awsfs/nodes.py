@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fs import Filesystem
     from .transaction import Mutation
 
-__all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "render_json"]
+__all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
+           "render_json"]
 
 _SCRATCH = re.compile(r"""(
     \..*\.sw[a-z]x? |                     # vim swap files (and its .swpx probe)
@@ -27,6 +28,14 @@ _SCRATCH = re.compile(r"""(
     sed[A-Za-z0-9]{6} |                    # sed -i
     \..+\.[A-Za-z0-9]{6}                   # rsync / mktemp style .NAME.XXXXXX
 )$""", re.X)
+
+
+def is_tool_scratch(name: str) -> bool:
+    """The scratch names that can never be a real name where any text is a name (tag keys):
+    a leading dot (escaped as %2E in real names), a trailing ``~``, vim's write probe, sed's temp."""
+    if name.isdigit():
+        return int(name) >= 4913 and (int(name) - 4913) % 123 == 0
+    return name.startswith(".") or name.endswith("~") or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name))
 
 
 def is_editor_scratch(name: str) -> bool:
@@ -144,6 +153,9 @@ class Listing:
     only as far as somebody reads.
     """
 
+    #: the value of an entry deleted through awsfs: its slot stays, so readdir offsets stay valid
+    GONE = object()
+
     #: how values are kept (a subclass may store them compactly) and given back
     @staticmethod
     def pack(value: Any) -> Any:
@@ -189,7 +201,7 @@ class Listing:
                     return
                 name = self.names[i]
                 stored = self.index[name]
-            yield name, None if stored is None else self.unpack(stored)
+            yield name, stored if stored is None or stored is self.GONE else self.unpack(stored)
             i += 1
 
     def put(self, name: str, value: Any) -> None:
@@ -200,25 +212,31 @@ class Listing:
             self.index[name] = None if value is None else self.pack(value)
 
     def drop(self, name: str) -> None:
+        """Write-through of a deletion: the entry is marked gone, keeping everyone's offsets."""
         with self._lock:
-            if self.index.pop(name, None) is not None or name in self.names:
-                self.names.remove(name)
+            if name in self.index:
+                self.index[name] = self.GONE
+
+    def has_entries(self) -> bool:
+        with self._lock:
+            return any(v is not self.GONE for v in self.index.values())
 
     def all(self) -> dict[str, Any]:
         self.ensure()
         with self._lock:
-            return {n: None if v is None else self.unpack(v) for n, v in self.index.items()}
+            return {n: None if v is None else self.unpack(v) for n, v in self.index.items() if v is not self.GONE}
 
     def lookup(self, name: str) -> tuple[bool, Any]:
         """``(known, value)``: known is True when the answer is definite without fetching."""
         known, stored = self.lookup_stored(name)
-        return known, None if stored is None else self.unpack(stored)
+        return known, None if stored is None else self.unpack(stored)  # lookup_stored never gives GONE
 
     def lookup_stored(self, name: str) -> tuple[bool, Any]:
         """Like :meth:`lookup`, giving the value as stored (its identity changes only when it does)."""
         with self._lock:
             if name in self.index:
-                return True, self.index[name]
+                stored = self.index[name]
+                return True, None if stored is self.GONE else stored
             return self.complete, None
 
     def get(self, name: str) -> Any:

@@ -337,3 +337,82 @@ def test_elb_links_must_name_an_instance_of_the_region(wfs, boto, unique, instan
     assert "elb:RegisterInstancesWithLoadBalancer" not in wfs.aws.calls
     wfs.symlink(f"{d}/{instance}", f"../../../../ec2/{R}/instances/{instance}")
     assert wfs.listdir(d) == [instance]
+
+
+def test_a_second_line_undoes_the_early_commit(wfs, boto, instance):
+    """`{ echo newteam; echo x; } > tags/team`: all of the content is saved, or none of it."""
+    tags = f"/ec2/{R}/instances/{instance}/tags"
+    create_write(wfs, f"{tags}/team", b"old\n")
+    fh = wfs.open(f"{tags}/team", W)
+    wfs.truncate(f"{tags}/team", 0)
+    wfs.write(f"{tags}/team", b"newteam\n", 0, fh)
+    with pytest.raises(FsError) as e:
+        wfs.write(f"{tags}/team", b"x\n", 8, fh)
+    wfs.release(f"{tags}/team", fh)
+    assert e.value.errno == errno.EINVAL
+    tags_now = boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [instance]}])["Tags"]
+    assert [(t["Key"], t["Value"]) for t in tags_now] == [("team", "old")]
+    # and a tag that did not exist before is removed again
+    fh = wfs.create(f"{tags}/fresh", 0o644, W | os.O_CREAT)
+    wfs.write(f"{tags}/fresh", b"a\n", 0, fh)
+    with pytest.raises(FsError):
+        wfs.write(f"{tags}/fresh", b"b\n", 2, fh)
+    wfs.release(f"{tags}/fresh", fh)
+    assert sorted(wfs.listdir(tags)) == ["team"]
+
+
+def test_unlinked_while_open_never_reaches_aws(wfs, boto, table):
+    p = f"/dynamo/{R}/{table}/new.json"
+    fh = wfs.create(p, 0o644, W | os.O_CREAT)
+    wfs.write(p, b'{"id": "new"}\n', 0, fh)
+    wfs.unlink(p)
+    wfs.flush(p, fh)
+    wfs.release(p, fh)
+    assert get(boto, table, "new") is None
+
+
+def test_mv_moves_the_item_as_dynamodb_has_it_now(wfs, boto, table):
+    d = f"/dynamo/{R}/{table}"
+    read(wfs, f"{d}/a.json")
+    boto("dynamodb").put_item(TableName=table, Item={"id": {"S": "a"}, "n": {"N": "1"}, "note": {"S": "theirs"}})
+    wfs.rename(f"{d}/a.json", f"{d}/c.json")
+    assert get(boto, table, "c")["note"] == {"S": "theirs"}
+    assert get(boto, table, "a") is None
+
+
+def test_saving_after_mv_onto_a_read_file_uses_the_moved_item(wfs, boto, table):
+    d = f"/dynamo/{R}/{table}"
+    boto("dynamodb").put_item(TableName=table, Item={"id": {"S": "b"}, "n": {"N": "7"}})
+    read(wfs, f"{d}/b.json")
+    wfs.rename(f"{d}/a.json", f"{d}/b.json")
+    echo_into(wfs, f"{d}/b.json", b'{"id": "b", "n": 99}')
+    assert get(boto, table, "b")["n"] == {"N": "99"}
+
+
+def test_tag_keys_that_look_like_backups_are_real_tags(wfs, boto, instance):
+    tags = f"/ec2/{R}/instances/{instance}/tags"
+    for key in ("db.bak", "owner.orig", "notes.save"):
+        create_write(wfs, f"{tags}/{key}", b"v\n")
+    got = boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [instance]}])["Tags"]
+    assert sorted(t["Key"] for t in got) == ["db.bak", "notes.save", "owner.orig"]
+
+
+def test_read_only_files_cannot_be_renamed_away(wfs, instance):
+    with pytest.raises(FsError) as e:
+        wfs.rename(f"/ec2/{R}/instances/{instance}/state", f"/ec2/{R}/instances/{instance}/state~")
+    assert e.value.errno == errno.EACCES
+    assert wfs.getattr(f"/ec2/{R}/instances/{instance}/state").size > 0
+
+
+def test_listing_resumed_after_a_delete_skips_nothing(wfs, boto, table):
+    d = f"/dynamo/{R}/{table}"
+    for k in range(6):
+        boto("dynamodb").put_item(TableName=table, Item={"id": {"S": f"k{k}"}})
+    everything = wfs.listdir(d)
+    first = list(wfs.readdir(d))[:5]
+    victim = first[3][0]
+    wfs.unlink(f"{d}/{victim}")
+    rest = [name for name, *_ in wfs.readdir(d, first[-1][3])]
+    # the victim was listed before it went; nothing after it is skipped or repeated
+    assert [n for n, *_ in first] + rest == [".", ".."] + everything
+    assert victim not in wfs.listdir(d)

@@ -328,8 +328,8 @@ class TableDir(ItemDir, TableNode, Dir):
             yield TABLE_FILE, FILE
         kind = FILE if len(self.keys()) == 1 else DIR
         listing = scan(self.fs, self.region_ok(), self.params["table"], self.path)
-        for name, _ in listing.iter_from(max(0, offset - 1)):
-            yield name, kind
+        for name, value in listing.iter_from(max(0, offset - 1)):
+            yield name, None if value is Listing.GONE else kind  # a deleted entry keeps its slot
 
     def entries(self):
         return self.entries_from(0)
@@ -346,11 +346,11 @@ class PartitionDir(ItemDir, TableNode, Dir):
 
     def check(self) -> None:
         self.listing().ensure(1)
-        if not self.listing().names:
+        if not self.listing().has_entries():
             raise enoent(self.path, "no such partition")
 
     def entries_from(self, offset: int):
-        return ((n, FILE) for n, _ in self.listing().iter_from(offset))
+        return ((n, None if v is Listing.GONE else FILE) for n, v in self.listing().iter_from(offset))
 
     def entries(self):
         return self.entries_from(0)
@@ -433,7 +433,12 @@ class ItemFile(TableNode, File):
                 self.params["region"], self.params["table"]):
             raise FsError(errno.EXDEV, "moving between tables copies then deletes")
         region, table, keys = self.region_ok(), self.params["table"], self.keys()
-        src = self.item()
+        cached = self.item()
+        # move the item as DynamoDB has it now, not as the cache last saw it
+        src = self.aws.call("dynamodb", region, "GetItem", TableName=table, ConsistentRead=True,
+                            Key={n: cached[n] for n, _ in keys}).get("Item")
+        if src is None:
+            raise FsError(errno.ENOENT, f"{self.path}: the item was deleted in DynamoDB meanwhile")
         pk = dst.params.get("pk")
         if len(keys) == 2 and pk is None:
             raise FsError(errno.EXDEV, "moving into the table root copies then deletes")

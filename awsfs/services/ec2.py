@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 from ..errors import FsError, InputError
 from ..names import escape, unescape
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, line
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, is_tool_scratch
+from ..nodes import line
 from ..nodes import render_json
 from ..transaction import Mutation
 from .common import RegionNode, RegionsDir
@@ -225,7 +226,7 @@ class TagsDir(InstanceNode, Dir):
         return [(escape(k), FILE) for k in sorted(tags_of(self.inst()))]
 
     def is_scratch(self, name: str) -> bool:
-        return is_editor_scratch(name)
+        return is_tool_scratch(name)  # `db.bak` or `owner.orig` are real tag keys here
 
     def child_for_create(self, name: str) -> File:
         return TagFile(self.fs, f"{self.path}/{name}", **self.params, key=name)
