@@ -80,7 +80,6 @@ _UNREMARKABLE = {errno.ENOENT, errno.EXDEV}  # "no such entry"; mv's way of aski
 
 def recorded(func):
     """Failures go to the errors file and the log (not "no such entry", nor mv's EXDEV)."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(self: "Filesystem", path: str, *args: Any, **kw: Any) -> Any:
@@ -615,24 +614,20 @@ class Filesystem:
             raise FsError(errno.ENOTDIR, f"{parent_path}: not a directory")
         return parent, name
 
-    def _exists_remote(self, path: str) -> bool:
+    def _remote(self, path: str) -> Optional[Node]:
+        """The node AWS has at ``path``, or None when there is definitely none."""
         try:
-            self.node(path)
-            return True
-        except FsError as e:
-            if e.errno == errno.ENOENT:
-                return False
-            raise
-
-    def _existing_file(self, path: str) -> Optional[File]:
-        if self.overlay.whiteout_of(path):
-            return None
-        try:
-            node = self.node(path)
+            return self.node(path)
         except FsError as e:
             if e.errno == errno.ENOENT:
                 return None
             raise
+
+    def _exists_remote(self, path: str) -> bool:
+        return self._remote(path) is not None
+
+    def _existing_file(self, path: str) -> Optional[File]:
+        node = None if self.overlay.whiteout_of(path) else self._remote(path)
         return node if isinstance(node, File) else None
 
     def is_volatile(self, path: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import logging
 import os
 import time
@@ -79,7 +80,7 @@ class AwsfsOperations(fuse.Operations):
     def readdir_with_offset(self, path: str, offset: int, fh: Any):
         # materialise before returning so errors surface here, not inside the binding's loop
         it = ((name, {"st_mode": mode, "st_ino": ino}, nxt) for name, mode, ino, nxt in self.fs.readdir(path, offset))
-        first = list(_take(it, 1))
+        first = list(itertools.islice(it, 1))
         return _chain(first, it)
 
     @_op
@@ -193,14 +194,6 @@ class AwsfsOperations(fuse.Operations):
     def access(self, path: str, amode: int) -> int:
         self.fs.getattr(path)
         return 0
-
-
-def _take(it, n):
-    for _ in range(n):
-        try:
-            yield next(it)
-        except StopIteration:
-            return
 
 
 def _chain(first, it):

@@ -30,19 +30,21 @@ _SCRATCH = re.compile(r"""(
 )$""", re.X)
 
 
+def _vim_probe(name: str) -> bool:
+    """vim's write probe: 4913, then +123 while that name is taken."""
+    return name.isdigit() and int(name) >= 4913 and (int(name) - 4913) % 123 == 0
+
+
 def is_tool_scratch(name: str) -> bool:
     """The scratch names that can never be a real name where any text is a name (tag keys):
     a leading dot (escaped as %2E in real names), a trailing ``~``, vim's write probe, sed's temp."""
-    if name.isdigit():
-        return int(name) >= 4913 and (int(name) - 4913) % 123 == 0
-    return name.startswith(".") or name.endswith("~") or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name))
+    return (_vim_probe(name) or name.startswith(".") or name.endswith("~")
+            or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name)))
 
 
 def is_editor_scratch(name: str) -> bool:
     """Names that editors and tools create next to the file they edit."""
-    if name.isdigit():  # vim's write probe: 4913, then +123 while that name is taken
-        return int(name) >= 4913 and (int(name) - 4913) % 123 == 0
-    return bool(_SCRATCH.match(name))
+    return _vim_probe(name) or bool(_SCRATCH.match(name))
 
 DIR, FILE, LINK = "dir", "file", "link"
 

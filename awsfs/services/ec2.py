@@ -37,14 +37,16 @@ def instance(fs, region: str, iid: str, path: str) -> dict:
     if not iid.startswith("i-"):
         raise enoent(path, "not an instance id")
 
-    def load() -> dict:
-        page = fs.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
-        for r in page.get("Reservations", []):
-            for i in r.get("Instances", []):
-                if i["InstanceId"] == iid:
-                    return i
-        raise enoent(path, f"no instance {iid} in {region}")
-    return fs.cache.get(("ec2", region, "instance", iid), load)
+    return fs.cache.get(("ec2", region, "instance", iid), lambda: _describe_one(fs, region, iid, path))
+
+
+def _describe_one(fs, region: str, iid: str, path: str) -> dict:
+    page = fs.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
+    for r in page.get("Reservations", []):
+        for i in r.get("Instances", []):
+            if i["InstanceId"] == iid:
+                return i
+    raise enoent(path, f"no instance {iid} in {region}")
 
 
 def security_groups(fs, region: str) -> Listing:
@@ -98,11 +100,7 @@ def tags_of(inst: dict) -> dict[str, str]:
 def fresh_instance(fs, region: str, iid: str, path: str) -> dict:
     """The instance as AWS has it now (bypassing the cache): decisions are made on this."""
     fs.cache.invalidate(("ec2", region, "instance", iid))
-    page = fs.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
-    for r in page.get("Reservations", []):
-        for i in r.get("Instances", []):
-            return i
-    raise enoent(path, f"no instance {iid} in {region}")
+    return _describe_one(fs, region, iid, path)
 
 
 def touched(region: str, iid: str) -> list[tuple]:
