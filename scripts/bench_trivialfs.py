@@ -16,11 +16,14 @@ import time
 
 import mfusepy as fuse
 
-try:  # the options awsfs mounts with, so the comparison is like for like
-    from awsfs.fuse_ops import DEFAULT_OPTIONS
+try:  # the options and the per-thread binding fix awsfs mounts with, so the comparison is like for like
+    from awsfs.fuse_ops import DEFAULT_OPTIONS, keep_thread_state
 except Exception:  # pragma: no cover - awsfs not importable
     DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
                        "default_permissions": True, "big_writes": True}
+
+    def keep_thread_state() -> None:
+        pass
 
 FILES: dict[str, bytes] = {}
 
@@ -47,6 +50,7 @@ class Trivial(fuse.Operations):
         self.uid, self.gid = os.getuid(), os.getgid()
 
     def getattr(self, path, fh=None):
+        keep_thread_state()
         if path == "/":
             return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2, "st_ino": 1, "st_uid": self.uid,
                     "st_gid": self.gid, "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t}
@@ -58,6 +62,7 @@ class Trivial(fuse.Operations):
                 "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t, "st_blocks": 1, "st_blksize": 4096}
 
     def readdir(self, path, fh):
+        keep_thread_state()
         if path != "/":
             raise fuse.FuseOSError(errno.ENOTDIR)
         # with use_ino a d_ino of 0 hides the entry (glibc skips it): give every entry its inode
@@ -67,12 +72,14 @@ class Trivial(fuse.Operations):
             [(name, {"st_mode": reg, "st_ino": self_ino[name]}, 0) for name in FILES]
 
     def open(self, path, fi):
+        keep_thread_state()
         if path[1:] not in FILES:
             raise fuse.FuseOSError(errno.ENOENT)
         fi.fh = 0
         return 0
 
     def read(self, path, size, offset, fi):
+        keep_thread_state()
         return FILES[path[1:]][offset:offset + size]
 
     def getxattr(self, path, name, position=0):
