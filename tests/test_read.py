@@ -192,3 +192,33 @@ def test_concurrent_requests_run_aws_calls_in_parallel(make_fs, seeded):
         t.join()
     assert errors == []
     assert sum(f.sent for f in faults) == 4  # two listings of each table at once make one Scan
+
+
+def test_item_lists_parse_like_botocore(boto, local_aws, unique):
+    """Scan, Query and BatchGetItem answers skip botocore's per-attribute parse; the items must be
+    exactly what botocore gives (binary values as bytes, attributes named like type tags)."""
+    from awsfs.aws import Aws
+    ddb = boto("dynamodb")
+    table = unique("fast")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    items = [{"id": {"S": "bin"}, "b": {"B": b"\x00\xffhello"}, "bs": {"BS": [b"a", b"\xfe"]},
+              "m": {"M": {"B": {"S": "not binary"}, "BS": {"N": "7"}, "l": {"L": [{"B": b"\x01"}, {"NULL": True}]}}}},
+             {"id": {"S": "plain"}, "n": {"N": "12345678901234567890.5"}, "ok": {"BOOL": False},
+              "ss": {"SS": ["x", "y"]}}]
+    for it in items:
+        ddb.put_item(TableName=table, Item=it)
+    aws = Aws(endpoint_url=local_aws.url)
+    keys = [{"id": it["id"]} for it in items]
+    for op, params, pick in [
+            ("Scan", {"TableName": table}, lambda r: r["Items"]),
+            ("Query", {"TableName": table, "KeyConditionExpression": "id = :b",
+                       "ExpressionAttributeValues": {":b": {"S": "bin"}}}, lambda r: r["Items"]),
+            ("BatchGetItem", {"RequestItems": {table: {"Keys": keys}}}, lambda r: r["Responses"][table])]:
+        ours = pick(aws.call("dynamodb", R, op, **params))
+        theirs = pick(getattr(ddb, {"Scan": "scan", "Query": "query", "BatchGetItem": "batch_get_item"}[op])(**params))
+        key = lambda it: it["id"]["S"]  # noqa: E731
+        assert sorted(ours, key=key) == sorted(theirs, key=key), op
+    assert sorted(aws.call("dynamodb", R, "Scan", TableName=table)["Items"], key=lambda i: i["id"]["S"])[0]["b"] == \
+        {"B": b"\x00\xffhello"}
