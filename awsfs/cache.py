@@ -100,6 +100,18 @@ class Cache:
             self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
             self.epoch += 1
 
+    def generation(self, key: Key) -> int:
+        """A token for :meth:`put_if_unchanged`: taken before loading ``key`` outside :meth:`get`."""
+        with self._lock:
+            return self._gen(key)
+
+    def put_if_unchanged(self, key: Key, value: Any, generation: int) -> None:
+        """Store a value loaded outside :meth:`get`, unless ``key`` was invalidated meanwhile."""
+        with self._lock:
+            if self._gen(key) == generation:
+                self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
+                self.epoch += 1
+
     def touch(self) -> None:
         """A cached value was changed in place (write-through): derived answers are stale."""
         with self._lock:

@@ -142,6 +142,9 @@ class Filesystem:
         self.overlay = Overlay()
         self.tx = Transactions(aws, self.cache, read_only)
         self._account: Optional[str] = None
+        #: the pid of the process behind the request being served (0: unknown); the FUSE adapter
+        #: sets it, and lookups use that process's command line to fetch named files together
+        self.caller_pid: Callable[[], int] = lambda: 0
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:

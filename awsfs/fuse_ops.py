@@ -240,5 +240,6 @@ def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Opt
     opts.setdefault("subtype", "awsfs")
     if fs.read_only:
         opts["ro"] = True
+    fs.caller_pid = lambda: fuse.fuse_get_context()[2]
     fuse.FUSE(AwsfsOperations(fs, on_ready), os.path.abspath(mountpoint), foreground=foreground,
               nothreads=False, raw_fi=True, **opts)

@@ -132,11 +132,15 @@ def test_call_counts_for_the_benchmark_rows(mount_awsfs, scale, tmp_path):
         m.sh(cmd)
         after = m.status()["aws_calls"]
         return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
-    # a table of 1,000 items fits one Scan page: the first lookup lists it, the rest are free
-    names = " ".join(f"{table}/item-{i:04d}.json" for i in range(0, 1000, 50))
-    assert cost(f"cat {names}") == {"dynamodb:DescribeTable": 1, "dynamodb:Scan": 1}
+    # cat opens its files one by one; the first lookup fetches every item the command line names
+    names = " ".join(f"{table}/item-{i:04d}.json" for i in range(0, 1000, 50)) + f" {table}/item-9999.json"
+    assert cost(f"cat {names} >/dev/null; true") == {"dynamodb:DescribeTable": 1, "dynamodb:BatchGetItem": 1}
+    r = m.sh(f"cat {names}", check=False)
+    assert r.stdout.count('"id": "item-') == 20 and "item-9999.json: No such file" in r.stderr
+    assert cost(f"stat {names}; true") == {}  # all cached, the absent one too
+    # one name alone in a table of 1,000 items (one Scan page): the first lookup lists the table
+    assert cost(f"cat {table}/item-0001.json") == {"dynamodb:Scan": 1}
     assert cost(f"ls -l {table}") == {}  # listed within the TTL: nothing more
-    assert cost(f"stat {names}") == {}
     src = tmp_path / "new"
     src.mkdir()
     for i in range(20):
@@ -146,3 +150,17 @@ def test_call_counts_for_the_benchmark_rows(mount_awsfs, scale, tmp_path):
     assert len(m.sh(f"ls {table}").stdout.split()) == 1020
     assert cost(f"rm {table}/new-*.json") == {"dynamodb:DeleteItem": 20}  # and the table is as it was
     assert len(m.sh(f"ls {table}").stdout.split()) == 1000
+
+    # on a fresh mount: cp asks whether its targets exist in one BatchGetItem per 100 names
+    fresh = mount_awsfs(regions=scale)
+
+    def fresh_cost(cmd):
+        before = fresh.status()["aws_calls"]
+        fresh.sh(cmd)
+        after = fresh.status()["aws_calls"]
+        return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert fresh_cost(f"cp {src}/*.json {table}/") == {"dynamodb:DescribeTable": 1, "dynamodb:BatchGetItem": 1,
+                                                      "dynamodb:PutItem": 20}
+    assert fresh_cost(f"cat {table}/new-07.json") == {}  # what cp wrote is what the cache shows
+    assert json.loads(fresh.sh(f"cat {table}/new-07.json").stdout) == {"id": "new-07", "n": 7}
+    assert fresh_cost(f"rm {table}/new-*.json; true") == {"dynamodb:Scan": 1, "dynamodb:DeleteItem": 20}

@@ -1,10 +1,12 @@
 """Streamed listings: pages are fetched as readers go; offsets resume; failures never truncate."""
 import errno
+import json
 
 import pytest
 
 from awsfs.errors import FsError
 from faults import Faults, aws_error
+from helpers import read
 
 R = "us-east-1"
 ITEMS = 30           # ~100 KB each: about ten items per 1 MB Scan page, so three or four pages
@@ -135,3 +137,89 @@ def test_a_small_table_is_listed_once_instead_of_item_by_item(make_fs, boto, uni
             fs.getattr(f"/dynamo/{R}/{table}/i{n}.json")
     spent = {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
     assert spent == {"dynamodb:Scan": 1}
+
+
+@pytest.fixture
+def command_line():
+    """``start(*args)``: a process whose command line is ``python -c ... *args`` (what a `cat` or
+    `cp` would show the filesystem); stopped afterwards."""
+    import subprocess
+    import sys
+    procs = []
+
+    def start(*args: str) -> int:
+        p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", *args], stdin=subprocess.PIPE)
+        procs.append(p)
+        return p.pid
+    yield start
+    for p in procs:
+        p.stdin.close()
+        p.wait(10)
+
+
+def spent_since(fs, before):
+    return {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
+
+
+def hash_table(boto, name, items):
+    ddb = boto("dynamodb")
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    for it in items:
+        ddb.put_item(TableName=name, Item=it)
+    return ddb
+
+
+def test_items_a_command_names_come_in_one_batch_get(make_fs, boto, unique, command_line):
+    """`cat t/a.json t/b.json ...` looks files up one by one; the first lookup fetches the names
+    that follow on the command line too: one BatchGetItem per 100 instead of a GetItem each."""
+    table = unique("named")
+    hash_table(boto, table, [{"id": {"S": f"i{n:03d}"}, "n": {"N": str(n)}, "b": {"B": bytes([n])}}
+                             for n in range(150)])
+    d = f"/dynamo/{R}/{table}"
+    wanted = [f"i{n:03d}.json" for n in range(150)] + ["absent.json"]
+    fs = make_fs(regions=[R])
+    pid = command_line("-n", *[f"{d}/{n}" for n in wanted])
+    fs.caller_pid = lambda: pid
+    fs.getattr(f"{d}/.table.json")
+    before = dict(fs.aws.calls)
+    got = {n: read(fs, f"{d}/{n}") for n in wanted[:100]}
+    assert spent_since(fs, before) == {"dynamodb:BatchGetItem": 1}
+    got.update({n: read(fs, f"{d}/{n}") for n in wanted[100:150]})
+    with pytest.raises(FsError) as e:
+        fs.getattr(f"{d}/absent.json")
+    assert e.value.errno == errno.ENOENT
+    assert spent_since(fs, before) == {"dynamodb:BatchGetItem": 2}  # 100, then the last 51
+    # the same bytes as a GetItem per file gives
+    plain = make_fs(regions=[R])
+    assert all(got[n] == read(plain, f"{d}/{n}") for n in wanted[:150:7])
+    assert json.loads(got["i007.json"]) == {"id": "i007", "n": 7, "b": {"$b": "Bw=="}}
+    # a name the command line does not give takes the usual way (a small table: one Scan)
+    before = dict(fs.aws.calls)
+    with pytest.raises(FsError):
+        fs.getattr(f"{d}/other.json")
+    assert spent_since(fs, before) == {"dynamodb:Scan": 1}
+
+
+def test_a_batch_answer_never_hides_a_write_made_meanwhile(make_fs, boto, unique, command_line):
+    from awsfs.services import dynamo
+    table = unique("race")
+    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
+    d = f"/dynamo/{R}/{table}"
+    fs = make_fs(regions=[R])
+    pid = command_line(f"{d}/a.json", f"{d}/b.json")
+    fs.caller_pid = lambda: pid
+    real = fs.aws.call
+
+    def call(service, region, op, **params):
+        answer = real(service, region, op, **params)
+        if op == "BatchGetItem":  # a save of b.json lands while the batch is on its way back
+            new = {"id": {"S": "b"}, "v": {"N": "2"}}
+            ddb.put_item(TableName=table, Item=new)
+            dynamo.write_through(fs, R, table, [("id", "S")], put=new)  # what a save through awsfs does
+        return answer
+    fs.aws.call = call
+    assert json.loads(read(fs, f"{d}/a.json"))["v"] == 1
+    assert json.loads(read(fs, f"{d}/b.json"))["v"] == 2
+

@@ -13,7 +13,7 @@ import errno
 import pickle
 from typing import Any, Optional
 
-from .. import itemjson
+from .. import caller, itemjson
 from ..errors import FsError, InputError
 from ..nodes import DIR, FILE, Dir, File, Listing, enoent, render_json
 from ..transaction import Mutation
@@ -172,13 +172,16 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
         else:
             p = fs.cache.peek(("dynamo", region, table, "part", pkname))
             listing = p.value if p is not None else None
-    if listing is None and _small(fs, region, table, path):
-        # a table that fits one Scan page: listing it costs what one GetItem costs, and the
-        # listing answers every later lookup (a copy of many new files into it, say)
-        whole = scan(fs, region, table, path)
-        whole.ensure(1)
-        if whole.complete:
-            listing = whole if pkname is None else (whole.partition(pkname) or _Done({}))
+    if listing is None and fs.cache.peek(("dynamo", region, table, "item", pkname, name)) is None:
+        if _fetch_named(fs, region, table, keys, pkname, name):
+            pass  # the command names more items here: they came in one BatchGetItem (cached below)
+        elif _small(fs, region, table, path):
+            # a table that fits one Scan page: listing it costs what one GetItem costs, and the
+            # listing answers every later lookup (a copy of many new files into it, say)
+            whole = scan(fs, region, table, path)
+            whole.ensure(1)
+            if whole.complete:
+                listing = whole if pkname is None else (whole.partition(pkname) or _Done({}))
     if listing is not None:
         known, value = listing.lookup_stored(name)
         if known:
@@ -207,6 +210,43 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
     return got
 
 
+BATCH_KEYS = 100  # BatchGetItem's limit
+
+
+def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
+                 name: str) -> bool:
+    """Fetch ``name`` and the items the calling command names after it, in one BatchGetItem per
+    100, and cache each answer (an item, or a definite "no such item") as GetItem's would be.
+    False (and no call) when the command names no other item here."""
+    wanted: dict[str, dict] = {}
+    for n in caller.named_from(fs.caller_pid(), name, BATCH_KEYS):
+        key = _key_from_names(keys, pkname, n)
+        # only names spelled as AWS spells the key (an answer is matched back by its key's name)
+        if key is None or itemjson.key_name(key[keys[-1][0]], SUFFIX) != n:
+            continue
+        if n == name or fs.cache.peek(("dynamo", region, table, "item", pkname, n)) is None:
+            wanted[n] = key
+    if name not in wanted or len(wanted) < 2:
+        return False
+    gens = {n: fs.cache.generation(("dynamo", region, table, "item", pkname, n)) for n in wanted}
+    found: dict[str, dict] = {}
+    request: dict = {table: {"Keys": list(wanted.values())}}
+    for _ in range(3):  # keys AWS left unprocessed are asked again, then left to GetItem
+        page = fs.aws.call("dynamodb", region, "BatchGetItem", RequestItems=request)
+        for it in page.get("Responses", {}).get(table, []):
+            found[itemjson.key_name(it[keys[-1][0]], SUFFIX)] = it
+        request = page.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    left = {itemjson.key_name(k[keys[-1][0]], SUFFIX) for k in request.get(table, {}).get("Keys", [])}
+    for n in wanted:
+        if n not in left:
+            it = found.get(n)
+            fs.cache.put_if_unchanged(("dynamo", region, table, "item", pkname, n),
+                                      None if it is None else PackedListing.pack(it), gens[n])
+    return True
+
+
 # DescribeTable's figures are approximate (AWS refreshes them every few hours; moto reports 0 bytes)
 SMALL_ITEMS, SMALL_BYTES = 5000, 1_000_000
 
@@ -220,14 +260,15 @@ def _small(fs, region: str, table: str, path: str) -> bool:
 def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
                   put: Optional[dict] = None, delete: Optional[dict] = None) -> None:
     """After a successful write, make the cached listings of the table show it (no re-Scan)."""
-    fs.cache.invalidate(("dynamo", region, table, "item"))
     scan_e = fs.cache.peek(("dynamo", region, table, "scan"))
     for it, adding in ((delete, False), (put, True)):
         if it is None:
             continue
         sk = itemjson.key_name(it[keys[-1][0]], SUFFIX)
         pk = itemjson.key_name(it[keys[0][0]]) if len(keys) == 2 else None
-        # the item itself, as a GetItem would now answer (None: definitely gone)
+        # the item itself, as a GetItem would now answer (None: definitely gone); names are
+        # canonical, so this is the one entry for the key (a load in flight for it is not stored)
+        fs.cache.invalidate(("dynamo", region, table, "item", pk, sk))
         fs.cache.put(("dynamo", region, table, "item", pk, sk), PackedListing.pack(it) if adding else None)
         if scan_e is not None:
             listing = scan_e.value

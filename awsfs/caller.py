@@ -1,0 +1,36 @@
+"""The names the command behind a request gave on its command line.
+
+``cat t/a.json t/b.json ...`` and ``cp a.json b.json ... t/`` open their files one at a time, so the
+filesystem sees one lookup at a time; the command line shows what comes next. A lookup that has to
+ask AWS anyway can then fetch the following names in the same call (DynamoDB: one BatchGetItem
+for up to 100 items instead of one GetItem each). Only base names are used, never logged; a
+command line that cannot be read (another user's process, a kernel request) just means one item
+per call.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["named_from"]
+
+
+def _args(pid: int) -> list[str]:
+    if pid <= 0:
+        return []
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read(1 << 21)
+    except OSError:
+        return []
+    return [os.fsdecode(a) for a in raw.split(b"\0")[1:] if a]
+
+
+def named_from(pid: int, name: str, limit: int) -> list[str]:
+    """Base names on process ``pid``'s command line from ``name`` on (``name`` first, no repeats,
+    at most ``limit``); [] when the command line does not name ``name``."""
+    names = list(dict.fromkeys(os.path.basename(a.rstrip("/")) for a in _args(pid)))
+    try:
+        at = names.index(name)
+    except ValueError:
+        return []
+    return names[at:at + limit]
