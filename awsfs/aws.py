@@ -7,6 +7,7 @@ errors are translated through :mod:`awsfs.errors`, and one JSON log line is writ
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextvars
 import json
 import logging
@@ -47,6 +48,7 @@ class Aws:
                               max_pool_connections=64, tcp_keepalive=True)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self.calls: Counter[str] = Counter()      # "service:Operation" -> requests sent (attempts)
         self.failures: Counter[str] = Counter()
 
@@ -103,6 +105,20 @@ class Aws:
         rid = response.get("ResponseMetadata", {}).get("RequestId", "")
         log.info("aws call", extra=_fields(service, operation, region, start, attempts, rid, "ok", None))
         return response
+
+    def call_many(self, service: str, region: str, operation: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One :meth:`call` per entry of ``params``, all at once; answers in order (the first
+        failure is raised once all have finished)."""
+        if len(params) <= 1:
+            return [self.call(service, region, operation, **p) for p in params]
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="awsfs-aws")
+            pool = self._pool
+        futures = [pool.submit(contextvars.copy_context().run, self.call, service, region, operation, **p)
+                   for p in params]
+        concurrent.futures.wait(futures)
+        return [f.result() for f in futures]
 
     def pages(self, service: str, region: str, operation: str, token_in: str, token_out: str,
               start: Any = None, **params: Any) -> Iterator[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Streamed listings: pages are fetched as readers go; offsets resume; failures never truncate."""
 import errno
 import json
+import threading
 
 import pytest
 
@@ -184,13 +185,20 @@ def test_items_a_command_names_come_in_one_batch_get(make_fs, boto, unique, comm
     fs.caller_pid = lambda: pid
     fs.getattr(f"{d}/.table.json")
     before = dict(fs.aws.calls)
-    got = {n: read(fs, f"{d}/{n}") for n in wanted[:100]}
-    assert spent_since(fs, before) == {"dynamodb:BatchGetItem": 1}
-    got.update({n: read(fs, f"{d}/{n}") for n in wanted[100:150]})
+    both = threading.Barrier(2, timeout=10)  # opens only if the two BatchGetItems are in flight at once
+    real = fs.aws.call
+
+    def call(service, region, op, **params):
+        if op == "BatchGetItem":
+            both.wait()
+        return real(service, region, op, **params)
+    fs.aws.call = call
+    got = {n: read(fs, f"{d}/{n}") for n in wanted[:150]}
     with pytest.raises(FsError) as e:
         fs.getattr(f"{d}/absent.json")
     assert e.value.errno == errno.ENOENT
-    assert spent_since(fs, before) == {"dynamodb:BatchGetItem": 2}  # 100, then the last 51
+    assert spent_since(fs, before) == {"dynamodb:BatchGetItem": 2}  # 100 and 51 names, sent together
+    fs.aws.call = real
     # the same bytes as a GetItem per file gives
     plain = make_fs(regions=[R])
     assert all(got[n] == read(plain, f"{d}/{n}") for n in wanted[:150:7])

@@ -211,15 +211,16 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
 
 
 BATCH_KEYS = 100  # BatchGetItem's limit
+BATCH_AHEAD = 4   # BatchGetItems sent at once for the names a command gives
 
 
 def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
                  name: str) -> bool:
-    """Fetch ``name`` and the items the calling command names after it, in one BatchGetItem per
-    100, and cache each answer (an item, or a definite "no such item") as GetItem's would be.
-    False (and no call) when the command names no other item here."""
+    """Fetch ``name`` and the items the calling command names after it (up to 400: BatchGetItems
+    of 100, sent at once), and cache each answer (an item, or a definite "no such item") as
+    GetItem's would be. False (and no call) when the command names no other item here."""
     wanted: dict[str, dict] = {}
-    for n in caller.named_from(fs.caller_pid(), name, BATCH_KEYS):
+    for n in caller.named_from(fs.caller_pid(), name, BATCH_KEYS * BATCH_AHEAD):
         key = _key_from_names(keys, pkname, n)
         # only names spelled as AWS spells the key (an answer is matched back by its key's name)
         if key is None or itemjson.key_name(key[keys[-1][0]], SUFFIX) != n:
@@ -228,17 +229,23 @@ def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pknam
             wanted[n] = key
     if name not in wanted or len(wanted) < 2:
         return False
+
+    def name_of(item_or_key: dict) -> str:
+        return itemjson.key_name(item_or_key[keys[-1][0]], SUFFIX)
     gens = {n: fs.cache.generation(("dynamo", region, table, "item", pkname, n)) for n in wanted}
     found: dict[str, dict] = {}
-    request: dict = {table: {"Keys": list(wanted.values())}}
-    for _ in range(3):  # keys AWS left unprocessed are asked again, then left to GetItem
-        page = fs.aws.call("dynamodb", region, "BatchGetItem", RequestItems=request)
-        for it in page.get("Responses", {}).get(table, []):
-            found[itemjson.key_name(it[keys[-1][0]], SUFFIX)] = it
-        request = page.get("UnprocessedKeys") or {}
-        if not request:
+    pending = list(wanted.values())
+    for _ in range(3):  # keys AWS leaves unprocessed are asked again, then left to GetItem
+        pages = fs.aws.call_many("dynamodb", region, "BatchGetItem", [
+            {"RequestItems": {table: {"Keys": pending[i:i + BATCH_KEYS]}}}
+            for i in range(0, len(pending), BATCH_KEYS)])
+        pending = []
+        for page in pages:
+            found.update((name_of(it), it) for it in page.get("Responses", {}).get(table, []))
+            pending += (page.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+        if not pending:
             break
-    left = {itemjson.key_name(k[keys[-1][0]], SUFFIX) for k in request.get(table, {}).get("Keys", [])}
+    left = {name_of(k) for k in pending}
     for n in wanted:
         if n not in left:
             it = found.get(n)
