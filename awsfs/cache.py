@@ -147,7 +147,8 @@ class Cache:
 
 class Memo:
     """A bounded map of derived answers (rendered bytes, attributes), each valid while the
-    ``token`` it was computed from is unchanged. Least recently used entries go first."""
+    ``token`` it was computed from is unchanged. The oldest stored entries go first (a hit does
+    not take the lock: it is on every ``stat``)."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
@@ -155,12 +156,10 @@ class Memo:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, token: Any) -> Any:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None or not (hit[0] is token or hit[0] == token):
-                return None
-            self._data.move_to_end(key)
-            return hit[1]
+        hit = self._data.get(key)  # one dict lookup: atomic
+        if hit is None or not (hit[0] is token or hit[0] == token):
+            return None
+        return hit[1]
 
     def peek(self, key: Hashable) -> Optional[tuple[Any, Any]]:
         """``(token, value)`` whatever the token, or None."""

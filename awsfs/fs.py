@@ -217,6 +217,9 @@ class Filesystem:
         if self.overlay.whiteout_of(path):
             raise FsError(errno.ENOENT, f"{path}: no such entry")
         # attributes are derived from cached AWS state: reuse them while the cache is unchanged
+        hit = self._stat_memo.get(path, self.cache.epoch)  # the common case, inline: every stat
+        if hit is not None and time.monotonic() - hit[0] < STAT_MEMO_SECONDS and not self.is_volatile(path):
+            return hit[1]
         return self._reused(self._stat_memo, path, lambda: self.stat_node(path, self.node(path)))
 
     def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
