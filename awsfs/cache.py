@@ -106,9 +106,11 @@ class Cache:
             return self._gen(key)
 
     def put_if_unchanged(self, key: Key, value: Any, generation: int) -> None:
-        """Store a value loaded outside :meth:`get`, unless ``key`` was invalidated meanwhile."""
+        """Store a value loaded outside :meth:`get` (a prefetch), unless ``key`` was invalidated
+        meanwhile or got a fresh entry some other way (which is at least as new)."""
         with self._lock:
-            if self._gen(key) == generation:
+            e = self._data.get(key)
+            if self._gen(key) == generation and (e is None or e.expires < time.monotonic()):
                 self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
                 self.epoch += 1
 

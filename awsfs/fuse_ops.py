@@ -27,6 +27,12 @@ log = logging.getLogger("awsfs.fuse")
 
 
 _threads = threading.local()
+_kept: dict[int, int] = {}  # native thread id -> its kept PyThreadState*
+_kept_lock = threading.Lock()
+_api = ctypes.pythonapi
+_api.PyThreadState_Get.restype = ctypes.c_void_p
+_api.PyThreadState_Clear.argtypes = [ctypes.c_void_p]
+_api.PyThreadState_Delete.argtypes = [ctypes.c_void_p]
 
 
 def keep_thread_state() -> None:
@@ -35,12 +41,21 @@ def keep_thread_state() -> None:
     ctypes gives a foreign thread a fresh thread state for every callback and frees it afterwards,
     which maps and unmaps the frame stack each time (a TLB shootdown across CPUs per upcall). One
     extra, never released ``PyGILState_Ensure`` per worker thread keeps it: open+close went from
-    ~230 to ~130 us, cached stat from 18k/s to 33k/s (scripts/bench). libfuse keeps its workers
-    for the life of the mount, so this costs one thread state per worker.
+    ~230 to ~130 us, cached stat from 18k/s to 33k/s (scripts/bench). libfuse 2 ends a worker when
+    more than ten are idle, so each new worker first frees the states kept for workers that are
+    gone: at most one state per live worker, plus the last one to exit. Python's own threads
+    (which never serve FUSE requests) manage their states themselves and are left alone.
     """
-    if not getattr(_threads, "kept", False):
-        ctypes.pythonapi.PyGILState_Ensure()
-        _threads.kept = True
+    if getattr(_threads, "kept", False) or not isinstance(threading.current_thread(), threading._DummyThread):
+        return
+    _api.PyGILState_Ensure()
+    _threads.kept = True
+    with _kept_lock:
+        for tid in [t for t in _kept if not os.path.exists(f"/proc/self/task/{t}")]:
+            state = _kept.pop(tid)
+            _api.PyThreadState_Clear(state)
+            _api.PyThreadState_Delete(state)
+        _kept[threading.get_native_id()] = _api.PyThreadState_Get()
 
 
 def _op(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -301,6 +301,18 @@ def key_name(av: dict[str, Any], suffix: str = "") -> str:
     return escape(base64.urlsafe_b64encode(bytes(v)).decode(), suffix)
 
 
+def storable_key(av: dict[str, Any]) -> bool:
+    """Whether DynamoDB accepts ``av`` as a key value (not empty; a number it can hold)."""
+    (t, v), = av.items()
+    if t == "N":
+        try:
+            _check_number(Decimal(v), "key")
+        except (InputError, InvalidOperation):
+            return False
+        return True
+    return bool(v)
+
+
 def parse_key_name(name: str, typ: str, suffix: str = "") -> dict[str, Any] | None:
     """The key value a canonical file name stands for, or None."""
     value = unescape(name, suffix)

@@ -231,3 +231,71 @@ def test_a_batch_answer_never_hides_a_write_made_meanwhile(make_fs, boto, unique
     assert json.loads(read(fs, f"{d}/a.json"))["v"] == 1
     assert json.loads(read(fs, f"{d}/b.json"))["v"] == 2
 
+
+
+def test_a_failed_batch_leaves_lookups_to_the_usual_way(make_fs, boto, unique, command_line):
+    """The batch is only a prefetch: a policy that denies BatchGetItem (but allows the rest) must
+    not make an existing item unreadable."""
+    table = unique("deny")
+    hash_table(boto, table, [{"id": {"S": "a"}}, {"id": {"S": "b"}}])
+    d = f"/dynamo/{R}/{table}"
+    fs = make_fs(regions=[R])
+    pid = command_line(f"{d}/a.json", f"{d}/b.json")
+    fs.caller_pid = lambda: pid
+    Faults(fs.aws.client("dynamodb", R), "BatchGetItem").plan = [aws_error("AccessDeniedException", status=400)]
+    assert json.loads(read(fs, f"{d}/a.json")) == {"id": "a"}
+    assert json.loads(read(fs, f"{d}/b.json")) == {"id": "b"}
+
+
+def test_names_aws_cannot_hold_as_keys_stay_out_of_the_batch(make_fs, boto, unique, command_line):
+    table = unique("numkey")
+    ddb = boto("dynamodb")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
+    for n in (1, 2):
+        ddb.put_item(TableName=table, Item={"id": {"N": str(n)}})
+    d = f"/dynamo/{R}/{table}"
+    fs = make_fs(regions=[R])
+    pid = command_line(f"{d}/1.json", f"{d}/{'9' * 42}.json", f"{d}/2.json")  # 42 digits: no DynamoDB number
+    fs.caller_pid = lambda: pid
+    sent = []
+    real = fs.aws.call
+
+    def call(service, region, op, **params):
+        if op == "BatchGetItem":
+            sent.extend(k["id"]["N"] for k in params["RequestItems"][table]["Keys"])
+        return real(service, region, op, **params)
+    fs.aws.call = call
+    assert json.loads(read(fs, f"{d}/1.json")) == {"id": 1}
+    assert sorted(sent) == ["1", "2"]
+
+
+def test_a_save_that_lands_first_is_never_replaced_by_the_batch(make_fs, boto, unique, command_line):
+    """A save through awsfs writes its item into the cache; a batch read that was already on its
+    way (eventually consistent: it may show the item before the save) must not replace it."""
+    from awsfs.services import dynamo
+    table = unique("race2")
+    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
+    d = f"/dynamo/{R}/{table}"
+    fs = make_fs(regions=[R])
+    pid = command_line(f"{d}/a.json", f"{d}/b.json")
+    fs.caller_pid = lambda: pid
+    new = {"id": {"S": "b"}, "v": {"N": "2"}}
+    real_generation = fs.cache.generation
+
+    def generation(key):  # the save lands just before the batch takes its tokens
+        if key[-1] == "a.json":
+            dynamo.write_through(fs, R, table, [("id", "S")], put=new)
+        return real_generation(key)
+    fs.cache.generation = generation
+    real = fs.aws.call
+
+    def call(service, region, op, **params):
+        answer = real(service, region, op, **params)  # read before the save reached the table
+        if op == "BatchGetItem":
+            ddb.put_item(TableName=table, Item=new)
+        return answer
+    fs.aws.call = call
+    assert json.loads(read(fs, f"{d}/a.json"))["v"] == 1
+    assert json.loads(read(fs, f"{d}/b.json"))["v"] == 2

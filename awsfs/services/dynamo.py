@@ -10,6 +10,7 @@ served from a finished Scan, else one Query; an item nobody listed costs one Get
 from __future__ import annotations
 
 import errno
+import logging
 import pickle
 from typing import Any, Optional
 
@@ -18,6 +19,8 @@ from ..errors import FsError, InputError
 from ..nodes import DIR, FILE, Dir, File, Listing, enoent, render_json
 from ..transaction import Mutation
 from .common import RegionNode, RegionsDir
+
+log = logging.getLogger("awsfs.dynamo")
 
 SUFFIX = ".json"
 TABLE_FILE = ".table.json"
@@ -173,7 +176,7 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
             p = fs.cache.peek(("dynamo", region, table, "part", pkname))
             listing = p.value if p is not None else None
     if listing is None and fs.cache.peek(("dynamo", region, table, "item", pkname, name)) is None:
-        if _fetch_named(fs, region, table, keys, pkname, name):
+        if _prefetched(fs, region, table, keys, pkname, name):
             pass  # the command names more items here: they came in one BatchGetItem (cached below)
         elif _small(fs, region, table, path):
             # a table that fits one Scan page: listing it costs what one GetItem costs, and the
@@ -214,6 +217,19 @@ BATCH_KEYS = 100  # BatchGetItem's limit
 BATCH_AHEAD = 4   # BatchGetItems sent at once for the names a command gives
 
 
+def _prefetched(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
+                name: str) -> bool:
+    """:func:`_fetch_named`, as the prefetch it is: if the batch fails (a policy that allows
+    GetItem but not BatchGetItem, a name AWS refuses as a key), the lookup goes the usual way."""
+    try:
+        return _fetch_named(fs, region, table, keys, pkname, name)
+    except FsError as e:
+        log.info("batch fetch failed; looking up one by one", extra={
+            "event": "prefetch", "path": f"/dynamo/{region}/{table}", "errno": errno.errorcode.get(e.errno or 0, ""),
+            "reason": e.reason})
+        return False
+
+
 def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
                  name: str) -> bool:
     """Fetch ``name`` and the items the calling command names after it (up to 400: BatchGetItems
@@ -222,8 +238,9 @@ def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pknam
     wanted: dict[str, dict] = {}
     for n in caller.named_from(fs.caller_pid(), name, BATCH_KEYS * BATCH_AHEAD):
         key = _key_from_names(keys, pkname, n)
-        # only names spelled as AWS spells the key (an answer is matched back by its key's name)
-        if key is None or itemjson.key_name(key[keys[-1][0]], SUFFIX) != n:
+        # only names spelled as AWS spells the key (an answer is matched back by its key's name),
+        # and only keys AWS can hold (one it refuses would fail the whole batch)
+        if key is None or itemjson.key_name(key[keys[-1][0]], SUFFIX) != n or not all(map(itemjson.storable_key, key.values())):
             continue
         if n == name or fs.cache.peek(("dynamo", region, table, "item", pkname, n)) is None:
             wanted[n] = key
