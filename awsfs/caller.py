@@ -10,6 +10,8 @@ per call.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 __all__ = ["named_from"]
 
@@ -25,12 +27,31 @@ def _args(pid: int) -> list[str]:
     return [os.fsdecode(a) for a in raw.split(b"\0")[1:] if a]
 
 
+_recent: dict[int, tuple[float, list[str], dict[str, int]]] = {}  # pid -> (when, names, positions)
+_lock = threading.Lock()
+RECENT_SECONDS = 2.0  # a command line is read once per command, not once per batch
+
+
+def _names(pid: int) -> tuple[list[str], dict[str, int]]:
+    now = time.monotonic()
+    with _lock:
+        hit = _recent.get(pid)
+        if hit is not None and now - hit[0] < RECENT_SECONDS:
+            return hit[1], hit[2]
+    names = list(dict.fromkeys(os.path.basename(a.rstrip("/")) for a in _args(pid)))
+    positions = {n: i for i, n in enumerate(names)}
+    with _lock:
+        for old in [p for p, v in _recent.items() if now - v[0] >= RECENT_SECONDS]:
+            del _recent[old]
+        _recent[pid] = (now, names, positions)
+    return names, positions
+
+
 def named_from(pid: int, name: str, limit: int) -> list[str]:
     """Base names on process ``pid``'s command line from ``name`` on (``name`` first, no repeats,
     at most ``limit``); [] when the command line does not name ``name``."""
-    names = list(dict.fromkeys(os.path.basename(a.rstrip("/")) for a in _args(pid)))
-    try:
-        at = names.index(name)
-    except ValueError:
+    if pid <= 0:
         return []
-    return names[at:at + limit]
+    names, positions = _names(pid)
+    at = positions.get(name)
+    return [] if at is None else names[at:at + limit]
