@@ -49,11 +49,20 @@ def describe(fs, region: str, table: str, path: str) -> dict:
 
 
 def schema(fs, region: str, table: str, path: str) -> list[tuple[str, str]]:
-    """[(hash name, type), (range name, type)?] in key order."""
+    """[(hash name, type), (range name, type)?] in key order (worked out once per description)."""
     desc = describe(fs, region, table, path)
-    types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
-    ks = sorted(desc["KeySchema"], key=lambda k: k["KeyType"] != "HASH")
-    return [(k["AttributeName"], types[k["AttributeName"]]) for k in ks]
+    keys = _schemas.get(id(desc))
+    if keys is None or keys[0] is not desc:
+        types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
+        ks = sorted(desc["KeySchema"], key=lambda k: k["KeyType"] != "HASH")
+        keys = (desc, [(k["AttributeName"], types[k["AttributeName"]]) for k in ks])
+        if len(_schemas) > 1000:
+            _schemas.clear()
+        _schemas[id(desc)] = keys  # the entry holds desc, so its id is not reused meanwhile
+    return keys[1]
+
+
+_schemas: dict[int, tuple[dict, list[tuple[str, str]]]] = {}  # id(description) -> (it, key schema)
 
 
 class PackedListing(Listing):
