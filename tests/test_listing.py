@@ -172,6 +172,18 @@ def hash_table(boto, name, items):
     return ddb
 
 
+def named_pair(make_fs, boto, unique, command_line, prefix):
+    """A table with items a and b (v = 1), and a filesystem whose requests come from a command
+    naming both: ``(fs, ddb, table, table directory)``."""
+    table = unique(prefix)
+    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
+    d = f"/dynamo/{R}/{table}"
+    fs = make_fs(regions=[R])
+    pid = command_line(f"{d}/a.json", f"{d}/b.json")
+    fs.caller_pid = lambda: pid
+    return fs, ddb, table, d
+
+
 def test_items_a_command_names_come_in_one_batch_get(make_fs, boto, unique, command_line):
     """`cat t/a.json t/b.json ...` looks files up one by one; the first lookup fetches the names
     that follow on the command line too: one BatchGetItem per 100 instead of a GetItem each."""
@@ -212,12 +224,7 @@ def test_items_a_command_names_come_in_one_batch_get(make_fs, boto, unique, comm
 
 def test_a_batch_answer_never_hides_a_write_made_meanwhile(make_fs, boto, unique, command_line):
     from awsfs.services import dynamo
-    table = unique("race")
-    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
-    d = f"/dynamo/{R}/{table}"
-    fs = make_fs(regions=[R])
-    pid = command_line(f"{d}/a.json", f"{d}/b.json")
-    fs.caller_pid = lambda: pid
+    fs, ddb, table, d = named_pair(make_fs, boto, unique, command_line, "race")
     real = fs.aws.call
 
     def call(service, region, op, **params):
@@ -236,15 +243,10 @@ def test_a_batch_answer_never_hides_a_write_made_meanwhile(make_fs, boto, unique
 def test_a_failed_batch_leaves_lookups_to_the_usual_way(make_fs, boto, unique, command_line):
     """The batch is only a prefetch: a policy that denies BatchGetItem (but allows the rest) must
     not make an existing item unreadable."""
-    table = unique("deny")
-    hash_table(boto, table, [{"id": {"S": "a"}}, {"id": {"S": "b"}}])
-    d = f"/dynamo/{R}/{table}"
-    fs = make_fs(regions=[R])
-    pid = command_line(f"{d}/a.json", f"{d}/b.json")
-    fs.caller_pid = lambda: pid
+    fs, _, _, d = named_pair(make_fs, boto, unique, command_line, "deny")
     Faults(fs.aws.client("dynamodb", R), "BatchGetItem").plan = [aws_error("AccessDeniedException", status=400)]
-    assert json.loads(read(fs, f"{d}/a.json")) == {"id": "a"}
-    assert json.loads(read(fs, f"{d}/b.json")) == {"id": "b"}
+    assert json.loads(read(fs, f"{d}/a.json")) == {"id": "a", "v": 1}
+    assert json.loads(read(fs, f"{d}/b.json")) == {"id": "b", "v": 1}
 
 
 def test_names_aws_cannot_hold_as_keys_stay_out_of_the_batch(make_fs, boto, unique, command_line):
@@ -275,12 +277,7 @@ def test_a_save_that_lands_first_is_never_replaced_by_the_batch(make_fs, boto, u
     """A save through awsfs writes its item into the cache; a batch read that was already on its
     way (eventually consistent: it may show the item before the save) must not replace it."""
     from awsfs.services import dynamo
-    table = unique("race2")
-    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
-    d = f"/dynamo/{R}/{table}"
-    fs = make_fs(regions=[R])
-    pid = command_line(f"{d}/a.json", f"{d}/b.json")
-    fs.caller_pid = lambda: pid
+    fs, ddb, table, d = named_pair(make_fs, boto, unique, command_line, "race2")
     new = {"id": {"S": "b"}, "v": {"N": "2"}}
     real_generation = fs.cache.generation
 
