@@ -41,7 +41,7 @@ def keep_thread_state() -> None:
     ctypes gives a foreign thread a fresh thread state for every callback and frees it afterwards,
     which maps and unmaps the frame stack each time (a TLB shootdown across CPUs per upcall). One
     extra, never released ``PyGILState_Ensure`` per worker thread keeps it: open+close went from
-    ~230 to ~130 us, cached stat from 18k/s to 33k/s (scripts/bench). libfuse 2 ends a worker when
+    ~230 to ~130 us, cached stat from ~18k/s to ~35k/s (scripts/bench). libfuse 2 ends a worker when
     more than ten are idle, so each new worker first frees the states kept for workers that are
     gone: at most one state per live worker, plus the last one to exit. Python's own threads
     (which never serve FUSE requests) manage their states themselves and are left alone.

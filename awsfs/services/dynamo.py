@@ -185,11 +185,10 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
             p = fs.cache.peek(("dynamo", region, table, "part", pkname))
             listing = p.value if p is not None else None
     if listing is None and fs.cache.peek(("dynamo", region, table, "item", pkname, name)) is None:
-        if _prefetched(fs, region, table, keys, pkname, name):
-            pass  # the command names more items here: they came in one BatchGetItem (cached below)
-        elif _small(fs, region, table, path):
-            # a table that fits one Scan page: listing it costs what one GetItem costs, and the
-            # listing answers every later lookup (a copy of many new files into it, say)
+        # the command names more items here: they come in BatchGetItems (and are cached); else a
+        # table that fits one Scan page is listed: that costs what one GetItem costs, and the
+        # listing answers every later lookup (a copy of many new files into it, say)
+        if not _prefetched(fs, region, table, keys, pkname, name) and _small(fs, region, table, path):
             whole = scan(fs, region, table, path)
             whole.ensure(1)
             if whole.complete:
