@@ -588,7 +588,20 @@ class Filesystem:
                 raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
             self.overlay.dirs.discard(path)
             return
-        node = self.node(path)
+        node = self.router.resolve(self, path)
+        if isinstance(node, Dir) and node.made_of_entries:
+            # a directory that exists through its entries (a partition: its items) is gone with
+            # its last entry, which is what `rm -r` has just removed
+            try:
+                left = any(kind is not None for _, kind in node.entries())
+            except FsError as e:
+                if e.errno != errno.ENOENT:
+                    raise
+                left = False
+            if left:
+                raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
+            return
+        node.check()
         if isinstance(node, Dir) and any(True for _ in node.entries()):
             raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
         raise FsError(errno.EACCES, f"{path}: cannot be removed")

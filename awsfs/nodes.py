@@ -79,6 +79,8 @@ class Dir(Node):
     """A directory. Writable directories override the ``plan_*`` hooks and ``is_scratch``."""
 
     kind = DIR
+    #: exists only while it has entries (a partition of items): ``rmdir`` of it empty succeeds
+    made_of_entries = False
 
     def is_scratch(self, name: str) -> bool:
         """Whether ``name`` is a local scratch file here (editor temp files); never reaches AWS."""

@@ -495,6 +495,18 @@ def test_rm_of_an_item_someone_holds_open_deletes_it(mnt, ddb_table, boto):
     assert scan_count(boto, t) == 1
 
 
+def test_rm_r_of_a_partition_deletes_its_items_and_succeeds(mnt, ddb_table, boto):
+    t = ddb_table([{"pk": "p1", "sk": Decimal(1)}, {"pk": "p1", "sk": Decimal(2)}, {"pk": "p2", "sk": Decimal(1)}], **HR)
+    d = f"dynamo/{R}/{t}"
+    r = mnt.sh(f"rm -r {d}/p1", check=False)
+    assert r.returncode == 0, r.stderr
+    assert scan_count(boto, t) == 1
+    assert ls_a(mnt, d) == TABLE_DIR_EXTRAS | {"p2"}
+    r = mnt.sh(f"rmdir {d}/p2", check=False)  # a partition with items is not empty
+    assert r.returncode != 0 and "not empty" in r.stderr.lower()
+    assert scan_count(boto, t) == 1
+
+
 def test_mv_between_partitions_and_tables(mnt, ddb_table, boto):
     hr = ddb_table([{"pk": "p1", "sk": Decimal(1), "v": "x"}], **HR)
     t1 = ddb_table([{"id": "m", "v": "moved"}, {"id": "stay", "v": "source"}])

@@ -414,6 +414,8 @@ class TableInfo(TableNode, File):
 
 
 class PartitionDir(ItemDir, TableNode, Dir):
+    made_of_entries = True
+
     def listing(self) -> Listing:
         return partition(self.fs, self.region_ok(), self.params["table"], self.params["pk"], self.path)
 
