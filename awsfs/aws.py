@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextvars
+import errno
 import json
 import logging
 import threading
@@ -95,10 +96,12 @@ class Aws:
             response: dict[str, Any] = retrying(attempt)
         except Exception as exc:
             err = translate(exc, f"{service}:{operation}")
-            with self._lock:
-                self.failures[f"{service}:{operation}"] += 1
+            absent = err.errno == errno.ENOENT  # "no such thing" is an answer, not a failure
+            if not absent:
+                with self._lock:
+                    self.failures[f"{service}:{operation}"] += 1
             log.info("aws call", extra=_fields(service, operation, region, start, attempts,
-                                               getattr(err, "request_id", ""), "error", err))
+                                               getattr(err, "request_id", ""), "not_found" if absent else "error", err))
             err.attempts = attempts  # type: ignore[attr-defined]
             raise err from exc
         response.setdefault("ResponseMetadata", {})["Attempts"] = attempts

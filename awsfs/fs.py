@@ -57,15 +57,22 @@ class Stat:
 class ErrorLog:
     """Recent failures, newest last: what ``/.awsfs/errors`` shows."""
 
+    REPEAT_SECONDS = 5.0  # close() repeating the refusal of a write or fsync adds no second line
+
     def __init__(self, keep: int = 200) -> None:
         self._lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
+        self._last: tuple[Any, ...] = ()
 
     def add(self, path: str, op: str, err: FsError) -> None:
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         name = errno.errorcode.get(err.errno or errno.EIO, str(err.errno))
         text = f"{when} {op} {path}: {name}: {err.reason}"
+        now = time.monotonic()
         with self._lock:
+            last, self._last = self._last, (path, name, err.reason, now)
+            if op == "flush" and last[:3] == (path, name, err.reason) and now - last[3] < self.REPEAT_SECONDS:
+                return  # close() repeating the refusal its write or fsync just got
             self._lines.append(text)
         log.warning("operation failed", extra={"event": "error", "path": path, "op": op,
                                                "errno": name, "reason": err.reason})
@@ -81,6 +88,8 @@ _UNREMARKABLE = {errno.ENOENT, errno.EXDEV}  # "no such entry"; mv's way of aski
 def recorded(func):
     """Failures go to the errors file and the log (not "no such entry", nor mv's EXDEV)."""
 
+    two_paths = func.__name__ in ("rename", "symlink")  # name both: "sed4gRnr2 -> item.json"
+
     @functools.wraps(func)
     def wrapper(self: "Filesystem", path: str, *args: Any, **kw: Any) -> Any:
         current_path.set(path)
@@ -88,7 +97,7 @@ def recorded(func):
             return func(self, path, *args, **kw)
         except FsError as e:
             if e.errno not in _UNREMARKABLE and not getattr(e, "recorded", False):
-                self.errors.add(path, func.__name__, e)
+                self.errors.add(f"{path} -> {args[0]}" if two_paths and args else path, func.__name__, e)
                 e.recorded = True  # type: ignore[attr-defined]  # close() repeating fsync's error
             raise
     return wrapper

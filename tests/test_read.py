@@ -157,6 +157,17 @@ def test_status_reports_calls_and_regions(fs):
     assert status["cache"]["ttl_seconds"] == 60
 
 
+def test_looking_up_what_does_not_exist_is_no_aws_failure(fs):
+    """`mkdir instances/i-new` or `cat` of a missing id asks AWS, which says "no such instance":
+    an answer, so /.awsfs/status must not report it as a failure."""
+    with pytest.raises(FsError) as e:
+        fs.getattr(f"/ec2/{R}/instances/i-0123456789abcdef0")
+    assert e.value.errno == errno.ENOENT
+    status = json.loads(read(fs, "/.awsfs/status"))
+    assert status["aws_calls"].get("ec2:DescribeInstances", 0) >= 1
+    assert status["aws_failures"] == {}
+
+
 def test_errors_file_explains_failures(make_fs, seeded):
     fs = make_fs()
     faults = Faults(fs.aws.client("elb", R), "DescribeLoadBalancers")

@@ -416,3 +416,21 @@ def test_listing_resumed_after_a_delete_skips_nothing(wfs, boto, table):
     # the victim was listed before it went; nothing after it is skipped or repeated
     assert [n for n, *_ in first] + rest == [".", ".."] + everything
     assert victim not in wfs.listdir(d)
+
+
+def test_one_refusal_is_one_errors_line_naming_the_file_it_was_for(wfs, table):
+    """vim's fsync and then close both get the refusal: one line. sed -i renames its temp file
+    onto the item: the line names both."""
+    d = f"/dynamo/{R}/{table}"
+    fh = wfs.open(f"{d}/a.json", W | os.O_TRUNC)
+    wfs.write(f"{d}/a.json", b'{"id": "a", "n": }', 0, fh)
+    for step in (lambda: wfs.fsync(f"{d}/a.json", 0, fh), lambda: wfs.flush(f"{d}/a.json", fh)):
+        with pytest.raises(FsError):
+            step()
+    wfs.release(f"{d}/a.json", fh)
+    lines = [ln for ln in read(wfs, "/.awsfs/errors").decode().splitlines() if f"{d}/a.json" in ln]
+    assert len(lines) == 1 and "invalid JSON" in lines[0]
+    create_write(wfs, f"{d}/sedXyZ123", b'{"id": "a", "n": ]')  # sed's temp file: local scratch
+    with pytest.raises(FsError):
+        wfs.rename(f"{d}/sedXyZ123", f"{d}/a.json")
+    assert f"rename {d}/sedXyZ123 -> {d}/a.json: EINVAL: invalid JSON" in read(wfs, "/.awsfs/errors").decode()
