@@ -1052,6 +1052,10 @@ def print_report(b: Bench, params: dict) -> None:
           + (f" ({', '.join(r['row'] for r in rows_calls)})" if rows_calls else "") + "\n")
         w(f"  wall time <= {TARGET_RATIO}x boto3 on every row: {'MISS' if rows_time else 'PASS'}"
           + (f" ({', '.join(r['row'] for r in rows_time)})" if rows_time else "") + "\n")
+        if rows_calls or rows_time:
+            w("  (README.md, \"Benchmark\", says which misses are expected and why: the boto3 minimum is the\n"
+              "   fewest calls of any strategy, e.g. a Scan for `cat`, while the time is the fastest one's;\n"
+              "   `cp` must learn whether its targets exist. --quick runs each row once: timings are noisy.)\n")
     if st:
         w(f"  cached stat >= {TARGET_STAT}x trivial filesystem: {st['target']} ({fmt_ratio(st['ratio'])})\n")
     if rss:
