@@ -411,8 +411,8 @@ class Filesystem:
             if h.local is not None:
                 h.local.base = before
             h.base = before
-            raise InputError(errno.EINVAL, "a value is one line; the first line, saved when it was written, "
-                                           "was put back")
+            raise InputError(errno.EINVAL, "a value is one line, this write has more: nothing changed (its first "
+                                           "line, applied as soon as it was written, was undone)")
 
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
         try:
