@@ -76,7 +76,8 @@ def setup_logging(cfg: Config) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
-                                       rename_fields={"asctime": "time", "levelname": "level"}))
+                                       rename_fields={"asctime": "time", "levelname": "level"},
+                                       static_fields={"mount": os.path.abspath(cfg.mountpoint)}))
     root = logging.getLogger("awsfs")
     root.handlers[:] = [handler]
     root.setLevel(cfg.log_level)

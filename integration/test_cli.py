@@ -84,3 +84,34 @@ def test_aws_endpoint_url_environment_is_honoured(local_aws, seeded):
     finally:
         unmount(path)
         os.rmdir(path)
+
+
+def test_log_has_a_json_line_per_aws_call_and_mutation_and_no_secrets(local_aws, seeded, tmp_path):
+    import json
+    import uuid
+    path = tempfile.mkdtemp(prefix="awsfs-log-", dir=MOUNT_BASE)
+    log_file = tmp_path / "awsfs.log"
+    secret = "s3cret-" + uuid.uuid4().hex
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIDLOGTEST0001", "AWS_SECRET_ACCESS_KEY": secret}
+    iid = seeded["us-east-1"]["instances"][0]
+    r = run([path, "--endpoint-url", local_aws.url, "--regions", "us-east-1", "--log-file", str(log_file)], env=env)
+    assert r.returncode == 0, r.stderr
+    try:
+        subprocess.run(["cat", f"{path}/dynamo/us-east-1/users/alice.json"], check=True, capture_output=True)
+        subprocess.run(["bash", "-c", f"echo checked > {path}/ec2/us-east-1/instances/{iid}/tags/logtest"],
+                       check=True, capture_output=True)
+    finally:
+        unmount(path)
+    text = log_file.read_text()
+    assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
+    assert all(line["mount"] == os.path.abspath(path) for line in lines)
+    calls = [line for line in lines if line.get("event") == "aws_call"]
+    read_call = next(c for c in calls if c["path"].startswith("/dynamo/us-east-1/users")
+                     and c["operation"] in ("Scan", "GetItem", "BatchGetItem"))
+    assert read_call["outcome"] == "ok"
+    assert read_call["request_id"] and read_call["attempts"] == 1 and read_call["duration_ms"] >= 0
+    mutation = next(m for m in lines if m.get("event") == "mutation")
+    assert mutation["operation"] == "CreateTags" and mutation["outcome"] == "ok" and mutation["request_id"]
+    assert mutation["attempts"] == 1 and mutation["duration_ms"] >= 0
+    assert mutation["path"] == f"/ec2/us-east-1/instances/{iid}/tags/logtest"
