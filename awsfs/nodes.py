@@ -196,7 +196,9 @@ class Listing:
             while not self.complete and (count is None or len(self.names) < count):
                 self._fetch_page()
 
-    def iter_from(self, offset: int) -> Iterator[tuple[str, Any]]:
+    def iter_from(self, offset: int, values: bool = True) -> Iterator[tuple[str, Any]]:
+        """``(name, value)`` from entry ``offset`` on, fetching pages as needed; with
+        ``values=False`` the value only tells a deleted entry (GONE) from a present one."""
         i = offset
         while True:
             self.ensure(i + 1)
@@ -205,7 +207,7 @@ class Listing:
                     return
                 name = self.names[i]
                 stored = self.index[name]
-            yield name, stored if stored is None or stored is self.GONE else self.unpack(stored)
+            yield name, stored if not values or stored is None or stored is self.GONE else self.unpack(stored)
             i += 1
 
     def put(self, name: str, value: Any) -> None:

@@ -401,7 +401,7 @@ class TableDir(ItemDir, TableNode, Dir):
             yield TABLE_FILE, FILE
         kind = FILE if len(self.keys()) == 1 else DIR
         listing = scan(self.fs, self.region_ok(), self.params["table"], self.path)
-        for name, value in listing.iter_from(max(0, offset - 1)):
+        for name, value in listing.iter_from(max(0, offset - 1), values=False):
             yield name, None if value is Listing.GONE else kind  # a deleted entry keeps its slot
 
     def entries(self):
@@ -425,7 +425,7 @@ class PartitionDir(ItemDir, TableNode, Dir):
             raise enoent(self.path, "no such partition")
 
     def entries_from(self, offset: int):
-        return ((n, None if v is Listing.GONE else FILE) for n, v in self.listing().iter_from(offset))
+        return ((n, None if v is Listing.GONE else FILE) for n, v in self.listing().iter_from(offset, values=False))
 
     def entries(self):
         return self.entries_from(0)
@@ -444,7 +444,7 @@ class ItemFile(TableNode, File):
     def check(self) -> None:
         if not self.params["name"].endswith(SUFFIX):
             raise enoent(self.path, "item files end in .json")
-        self.item()
+        self.stored()  # ENOENT when there is no such item
 
     def mtime_hint(self) -> Optional[float]:
         return None
