@@ -7,7 +7,7 @@ import pytest
 
 from awsfs.errors import FsError
 from faults import Faults, aws_error
-from helpers import read
+from helpers import make_table, read
 
 R = "us-east-1"
 ITEMS = 30           # ~100 KB each: about ten items per 1 MB Scan page, so three or four pages
@@ -18,11 +18,7 @@ def paged_table(local_aws):
     import boto3
     ddb = boto3.client("dynamodb", region_name=R, endpoint_url=local_aws.url)
     name = "paged"
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    for i in range(ITEMS):
-        ddb.put_item(TableName=name, Item={"id": {"S": f"k{i:03d}"}, "pad": {"S": "x" * 100_000}})
+    make_table(ddb, name, [{"id": {"S": f"k{i:03d}"}, "pad": {"S": "x" * 100_000}} for i in range(ITEMS)])
     pages = 0
     kw = {"TableName": name, "Select": "COUNT"}
     while True:
@@ -96,9 +92,7 @@ def big_table(local_aws):
     """More items than DescribeTable's "small" figure: lookups go straight to GetItem."""
     import boto3
     ddb = boto3.client("dynamodb", region_name=R, endpoint_url=local_aws.url)
-    ddb.create_table(TableName="many", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    make_table(ddb, "many")
     for start in range(0, 1025, 25):
         ddb.batch_write_item(RequestItems={"many": [
             {"PutRequest": {"Item": {"id": {"S": f"i{n}"}}}} for n in range(start, start + 25)]})
@@ -122,12 +116,7 @@ def test_reading_an_unlisted_item_is_one_get_item(make_fs, big_table, monkeypatc
 
 def test_a_small_table_is_listed_once_instead_of_item_by_item(make_fs, boto, unique):
     table = unique("small")
-    ddb = boto("dynamodb")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    for n in range(20):
-        ddb.put_item(TableName=table, Item={"id": {"S": f"i{n}"}})
+    make_table(boto("dynamodb"), table, [{"id": {"S": f"i{n}"}} for n in range(20)])
     fs = make_fs(regions=[R])
     fs.getattr(f"/dynamo/{R}/{table}/.table.json")
     before = dict(fs.aws.calls)
@@ -162,21 +151,11 @@ def spent_since(fs, before):
     return {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
 
 
-def hash_table(boto, name, items):
-    ddb = boto("dynamodb")
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    for it in items:
-        ddb.put_item(TableName=name, Item=it)
-    return ddb
-
-
 def named_pair(make_fs, boto, unique, command_line, prefix):
     """A table with items a and b (v = 1), and a filesystem whose requests come from a command
     naming both: ``(fs, ddb, table, table directory)``."""
     table = unique(prefix)
-    ddb = hash_table(boto, table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
+    ddb = make_table(boto("dynamodb"), table, [{"id": {"S": n}, "v": {"N": "1"}} for n in ("a", "b")])
     d = f"/dynamo/{R}/{table}"
     fs = make_fs(regions=[R])
     pid = command_line(f"{d}/a.json", f"{d}/b.json")
@@ -188,7 +167,7 @@ def test_items_a_command_names_come_in_one_batch_get(make_fs, boto, unique, comm
     """`cat t/a.json t/b.json ...` looks files up one by one; the first lookup fetches the names
     that follow on the command line too: one BatchGetItem per 100 instead of a GetItem each."""
     table = unique("named")
-    hash_table(boto, table, [{"id": {"S": f"i{n:03d}"}, "n": {"N": str(n)}, "b": {"B": bytes([n])}}
+    make_table(boto("dynamodb"), table, [{"id": {"S": f"i{n:03d}"}, "n": {"N": str(n)}, "b": {"B": bytes([n])}}
                              for n in range(150)])
     d = f"/dynamo/{R}/{table}"
     wanted = [f"i{n:03d}.json" for n in range(150)] + ["absent.json"]
@@ -251,12 +230,7 @@ def test_a_failed_batch_leaves_lookups_to_the_usual_way(make_fs, boto, unique, c
 
 def test_names_aws_cannot_hold_as_keys_stay_out_of_the_batch(make_fs, boto, unique, command_line):
     table = unique("numkey")
-    ddb = boto("dynamodb")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
-    for n in (1, 2):
-        ddb.put_item(TableName=table, Item={"id": {"N": str(n)}})
+    make_table(boto("dynamodb"), table, [{"id": {"N": str(n)}} for n in (1, 2)], key_type="N")
     d = f"/dynamo/{R}/{table}"
     fs = make_fs(regions=[R])
     pid = command_line(f"{d}/1.json", f"{d}/{'9' * 42}.json", f"{d}/2.json")  # 42 digits: no DynamoDB number

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from awsfs.errors import FsError
-from helpers import read
+from helpers import make_table, read
 from faults import Faults, aws_error, aws_error_xml
 
 R = "us-east-1"
@@ -209,17 +209,12 @@ def test_item_lists_parse_like_botocore(boto, local_aws, unique):
     """Scan, Query and BatchGetItem answers skip botocore's per-attribute parse; the items must be
     exactly what botocore gives (binary values as bytes, attributes named like type tags)."""
     from awsfs.aws import Aws
-    ddb = boto("dynamodb")
     table = unique("fast")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
     items = [{"id": {"S": "bin"}, "b": {"B": b"\x00\xffhello"}, "bs": {"BS": [b"a", b"\xfe"]},
               "m": {"M": {"B": {"S": "not binary"}, "BS": {"N": "7"}, "l": {"L": [{"B": b"\x01"}, {"NULL": True}]}}}},
              {"id": {"S": "plain"}, "n": {"N": "12345678901234567890.5"}, "ok": {"BOOL": False},
               "ss": {"SS": ["x", "y"]}}]
-    for it in items:
-        ddb.put_item(TableName=table, Item=it)
+    ddb = make_table(boto("dynamodb"), table, items)
     aws = Aws(endpoint_url=local_aws.url)
     keys = [{"id": it["id"]} for it in items]
     for op, params, pick in [

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from awsfs.errors import FsError
-from helpers import read
+from helpers import make_table, read
 from faults import Faults, aws_error, aws_error_xml
 
 R = "us-east-1"
@@ -16,11 +16,7 @@ W = os.O_WRONLY
 @pytest.fixture
 def table(boto, unique):
     name = unique("w")
-    ddb = boto("dynamodb")
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    ddb.put_item(TableName=name, Item={"id": {"S": "a"}, "n": {"N": "1"}, "big": {"N": "12345678901234567890.123456"}})
+    make_table(boto("dynamodb"), name, [{"id": {"S": "a"}, "n": {"N": "1"}, "big": {"N": "12345678901234567890.123456"}}])
     return name
 
 
