@@ -213,8 +213,10 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def statfs(self, path: str) -> dict[str, int]:
-        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 1 << 20, "f_bfree": 1 << 19,
-                "f_bavail": 1 << 19, "f_files": 1 << 20, "f_ffree": 1 << 19, "f_favail": 1 << 19,
+        # AWS has no capacity to report: a large size, all of it free (df shows 0% used, and
+        # tools that check for space before copying find plenty)
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 1 << 30, "f_bfree": 1 << 30,
+                "f_bavail": 1 << 30, "f_files": 1 << 30, "f_ffree": 1 << 30, "f_favail": 1 << 30,
                 "f_namemax": NAME_MAX}
 
     @_op

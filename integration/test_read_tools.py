@@ -71,6 +71,8 @@ def test_status_and_df(mnt):
     assert st["regions"] == ["us-east-1", "eu-west-1"]
     out = mnt.sh("df -h .").stdout
     assert "awsfs" in out
+    used, avail = mnt.sh("df --output=used,avail -B1 .").stdout.split()[-2:]
+    assert int(used) == 0 and int(avail) >= 1 << 40  # nothing "used", room to copy into
     assert mnt.sh("stat -f -c %l .").stdout.strip() == "255"
 
 
