@@ -17,8 +17,6 @@ __all__ = ["named_from"]
 
 
 def _args(pid: int) -> list[str]:
-    if pid <= 0:
-        return []
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             raw = f.read(1 << 21)
