@@ -154,6 +154,7 @@ class Filesystem:
         #: the pid of the process behind the request being served (0: unknown); the FUSE adapter
         #: sets it, and lookups use that process's command line to fetch named files together
         self.caller_pid: Callable[[], int] = lambda: 0
+        self.binding = "none (not mounted)"  # the FUSE library serving the mount: set by fuse_ops.mount
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:
@@ -670,6 +671,7 @@ class Filesystem:
             "endpoint": self.endpoint_url or "(AWS default)",
             "regions": self.regions,
             "read_only": self.read_only,
+            "binding": self.binding,
             "cache": {"ttl_seconds": self.cache.ttl, "entries": len(self.cache), "hits": self.cache.hits,
                       "misses": self.cache.misses},
             "aws_calls": dict(sorted(self.aws.calls.items())),

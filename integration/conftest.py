@@ -1,6 +1,7 @@
 """Real mounts: awsfs runs as its own (daemonized) process against the session's moto server."""
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import shutil
@@ -16,6 +17,10 @@ MOUNT_BASE = os.environ.get("AWSFS_TEST_MOUNT_BASE", "/var/tmp")
 
 if not os.path.exists("/dev/fuse") or not shutil.which("fusermount"):
     pytest.skip("FUSE is not available (scripts/install sets it up)", allow_module_level=True)
+
+# Every mount test runs on each libfuse installed: awsfs prefers libfuse 3 and falls back to 2
+# (FUSE_LIBRARY_NAME picks one, as mfusepy documents).
+LIBFUSE = [name for name in ("fuse3", "fuse") if ctypes.util.find_library(name)]
 
 
 def awsfs_cmd(*args: str) -> list[str]:
@@ -67,18 +72,26 @@ def unmount(path: str) -> None:
     subprocess.run(["fusermount", "-uz", path], capture_output=True)
 
 
+@pytest.fixture(params=LIBFUSE)
+def libfuse(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def mount_awsfs(local_aws, tmp_path):
+def mount_awsfs(local_aws, tmp_path, libfuse):
     made: list[str] = []
 
-    def mount(*extra: str, regions: str = "us-east-1,eu-west-1", whiteout_seconds: float | None = None) -> Mount:
+    def mount(*extra: str, regions: str = "us-east-1,eu-west-1", whiteout_seconds: float | None = None,
+              lib: str | None = None) -> Mount:
         """``whiteout_seconds`` shortens how long an item renamed to a scratch name stays hidden
-        (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire."""
+        (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire. ``lib`` overrides
+        the test's libfuse."""
         path = tempfile.mkdtemp(prefix="awsfs-it-", dir=MOUNT_BASE)
         log_file = str(tmp_path / f"awsfs-{len(made)}.log")
         args = [path, "--endpoint-url", local_aws.url, "--regions", regions, "--log-file", log_file, *extra]
         cmd = awsfs_cmd(*args) if whiteout_seconds is None else awsfs_with_whiteout(whiteout_seconds, *args)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "FUSE_LIBRARY_NAME": lib or libfuse})
         assert r.returncode == 0, r.stderr
         assert os.path.ismount(path)
         made.append(path)

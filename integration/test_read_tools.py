@@ -1,9 +1,15 @@
 """The read side through a real mount, driven by the programs people use."""
+import collections
+import ctypes
+import errno
 import json
 import os
 import shutil
+import time
 
 import pytest
+
+from conftest import LIBFUSE
 
 R = "us-east-1"
 
@@ -166,3 +172,74 @@ def test_call_counts_for_the_benchmark_rows(mount_awsfs, scale, tmp_path):
     assert fresh_cost(f"cat {table}/new-07.json") == {}  # what cp wrote is what the cache shows
     assert json.loads(fresh.sh(f"cat {table}/new-07.json").stdout) == {"id": "new-07", "n": 7}
     assert fresh_cost(f"rm {table}/new-*.json; true") == {"dynamodb:Scan": 1, "dynamodb:DeleteItem": 20}
+
+
+def test_served_by_the_libfuse_asked_for(mnt, libfuse):
+    assert mnt.status()["binding"].startswith("libfuse 3." if libfuse == "fuse3" else "libfuse 2.")
+
+
+def fuse_ops_logged(m, since: int) -> collections.Counter:
+    """FUSE callbacks in the mount's DEBUG log from byte ``since`` on, by name."""
+    with open(m.log_file, "rb") as f:
+        f.seek(since)
+        lines = [json.loads(line) for line in f.read().splitlines()]
+    return collections.Counter(d["op"] for d in lines if d.get("message") == "fuse op")
+
+
+def test_libfuse3_spares_a_lookup_and_a_flush_per_file(mount_awsfs, ddb_table, libfuse):
+    """grep -r on libfuse 3: names come with their attributes (READDIRPLUS, no LOOKUP each) and
+    read-only files close without a FLUSH; the same grep on libfuse 2 is the yardstick."""
+    if libfuse != "fuse3" or "fuse" not in LIBFUSE:
+        pytest.skip("compares libfuse 3 with libfuse 2 (runs once, needs both installed)")
+    n = 40
+    table = ddb_table([{"id": f"k{i:02d}", "colour": "red" if i == 7 else "blue"} for i in range(n)])
+    ops, found = {}, {}
+    for lib in ("fuse", "fuse3"):
+        m = mount_awsfs("--log-level", "DEBUG", lib=lib)
+        m.sh(f"ls -f dynamo/{R}/{table} >/dev/null")  # listed: the grep below costs no AWS call
+        time.sleep(1.2)  # the names that listing left in the kernel expire (entry_timeout=1)
+        since = os.path.getsize(m.log_file)
+        found[lib] = m.sh(f"grep -rl red dynamo/{R}/{table}").stdout.split()
+        ops[lib] = fuse_ops_logged(m, since)
+    assert found["fuse3"] == found["fuse"] == [f"dynamo/{R}/{table}/k07.json"]
+    assert ops["fuse"]["flush"] >= n and ops["fuse3"]["flush"] == 0
+    assert ops["fuse3"]["readdir_plus"] >= 1
+    assert ops["fuse3"]["getattr"] <= ops["fuse"]["getattr"] - n, ops
+
+
+def test_attributes_in_listings_cost_no_aws_calls(mount_awsfs, seeded, libfuse):
+    """ls -R needs no attributes; on libfuse 3 they ride along with every listing. Either way the
+    AWS calls are those of the listings alone: the same on both libraries."""
+    if libfuse != "fuse3" or "fuse" not in LIBFUSE:
+        pytest.skip("compares libfuse 3 with libfuse 2 (runs once, needs both installed)")
+    calls = {}
+    for lib in ("fuse", "fuse3"):
+        m = mount_awsfs(lib=lib)
+        before = m.status()["aws_calls"]
+        m.sh("ls -R ec2 dynamo elb >/dev/null")
+        after = m.status()["aws_calls"]
+        calls[lib] = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert calls["fuse3"] == calls["fuse"], calls
+
+
+def test_renames_with_flags_never_replace_a_file(mnt, ddb_table):
+    """renameat2 with RENAME_NOREPLACE (mv -n) or RENAME_EXCHANGE: awsfs exchanges nothing (EINVAL,
+    as on libfuse 2) and never turns either into a plain rename that replaces the target."""
+    table = ddb_table([{"id": "a"}])
+    d = mnt.p(f"dynamo/{R}/{table}")
+    for name, text in (("x.txt", "mine"), ("y.txt", "theirs")):  # scratch files: not <key>.json
+        with open(f"{d}/{name}", "w") as f:
+            f.write(text)
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, noreplace, exchange = -100, 1, 2
+    for flag, err in ((noreplace, errno.EEXIST), (exchange, errno.EINVAL)):
+        r = libc.renameat2(at_fdcwd, f"{d}/x.txt".encode(), at_fdcwd, f"{d}/y.txt".encode(), flag)
+        assert (r, ctypes.get_errno()) == (-1, err)
+        for name, text in (("x.txt", "mine"), ("y.txt", "theirs")):
+            with open(f"{d}/{name}") as f:
+                assert f.read() == text
+    mnt.sh(f"mv -n dynamo/{R}/{table}/x.txt dynamo/{R}/{table}/y.txt")
+    with open(f"{d}/y.txt") as f:
+        assert f.read() == "theirs"
+    mnt.sh(f"mv dynamo/{R}/{table}/x.txt dynamo/{R}/{table}/z.txt")
+    assert sorted(os.listdir(d)) == [".table.json", "a.json", "y.txt", "z.txt"]

@@ -1,8 +1,9 @@
 """The ceiling for scripts/bench's stat row: a trivial in-memory mfusepy filesystem.
 
 ``python scripts/bench_trivialfs.py MOUNTPOINT [--files N --size BYTES]`` serves static files from a dict, on the
-same binding (mfusepy), with the same FUSE options and the same callback style (use_ns, raw_fi,
-multithreaded) as awsfs. It stays in the foreground and unmounts when stdin closes.
+same binding as awsfs (mfusepy on the libfuse awsfs picks, through awsfs's Binding class), with the
+same FUSE options, connection settings and callback style (use_ns, raw_fi, multithreaded, READDIRPLUS
+and no FLUSH for readers on libfuse 3). It stays in the foreground and unmounts when stdin closes.
 """
 from __future__ import annotations
 
@@ -14,16 +15,9 @@ import sys
 import threading
 import time
 
-import mfusepy as fuse
-
-try:  # the options and the per-thread binding fix awsfs mounts with, so the comparison is like for like
-    from awsfs.fuse_ops import DEFAULT_OPTIONS, keep_thread_state
-except Exception:  # pragma: no cover - awsfs not importable
-    DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
-                       "default_permissions": True, "big_writes": True}
-
-    def keep_thread_state() -> None:
-        pass
+# the library, options, connection settings and per-thread binding fix awsfs mounts with, so the
+# comparison is like for like
+from awsfs.fuse_ops import Binding, fuse, keep_thread_state, mount_options, tune_connection
 
 FILES: dict[str, bytes] = {}
 
@@ -61,21 +55,32 @@ class Trivial(fuse.Operations):
                 "st_ino": self_ino[path[1:]], "st_uid": self.uid, "st_gid": self.gid,
                 "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t, "st_blocks": 1, "st_blksize": 4096}
 
-    def readdir(self, path, fh):
+    def init_with_config(self, conn_info, config_3):
+        tune_connection(conn_info, 64)
+
+    def readdir_with_offset(self, path, offset, fh):
         keep_thread_state()
         if path != "/":
             raise fuse.FuseOSError(errno.ENOTDIR)
         # with use_ino a d_ino of 0 hides the entry (glibc skips it): give every entry its inode
         reg = stat.S_IFREG | 0o644
-        return [(".", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1}, 0),
-                ("..", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1}, 0)] + \
-            [(name, {"st_mode": reg, "st_ino": self_ino[name]}, 0) for name in FILES]
+        entries = [(".", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1}),
+                   ("..", {"st_mode": stat.S_IFDIR | 0o755, "st_ino": 1})] + \
+            [(name, {"st_mode": reg, "st_ino": self_ino[name]}) for name in FILES]
+        return [(name, attrs, n) for n, (name, attrs) in enumerate(entries, 1) if n > offset]
+
+    def readdir_plus(self, path, offset):
+        for name, attrs, n in self.readdir_with_offset(path, offset, 0):
+            full = name not in (".", "..")
+            yield name, self.getattr("/" + name) if full else attrs, n, full
 
     def open(self, path, fi):
         keep_thread_state()
         if path[1:] not in FILES:
             raise fuse.FuseOSError(errno.ENOENT)
         fi.fh = 0
+        if fi.flags & os.O_ACCMODE == os.O_RDONLY and hasattr(fi, "noflush"):
+            fi.noflush = 1
         return 0
 
     def read(self, path, size, offset, fi):
@@ -110,9 +115,8 @@ def main() -> None:
         time.sleep(2)
         os._exit(0)
     threading.Thread(target=watch, daemon=True).start()
-    opts = dict(DEFAULT_OPTIONS)
-    opts.update(fsname="benchtrivial", subtype="benchtrivial")
-    fuse.FUSE(Trivial(), mnt, foreground=True, nothreads=False, raw_fi=True, **opts)
+    opts = mount_options({"fsname": "benchtrivial", "subtype": "benchtrivial"})
+    Binding(Trivial(), mnt, foreground=True, nothreads=False, raw_fi=True, **opts)
 
 
 if __name__ == "__main__":

@@ -270,3 +270,34 @@ def test_a_save_that_lands_first_is_never_replaced_by_the_batch(make_fs, boto, u
     fs.aws.call = call
     assert json.loads(read(fs, f"{d}/a.json"))["v"] == 1
     assert json.loads(read(fs, f"{d}/b.json"))["v"] == 2
+
+
+def test_listing_with_attributes_matches_stat_costs_no_more_and_stops_at_the_limit(make_fs, boto, unique,
+                                                                                   monkeypatch):
+    """What the adapter answers a libfuse 3 READDIRPLUS with: the listing's own entries, each with
+    the attributes stat gives, for no AWS call beyond the listing's; bare past PLUS_ENTRIES, and
+    bare where the attributes cannot be had."""
+    from awsfs import fuse_ops
+    table = unique("plus")
+    make_table(boto("dynamodb"), table, [{"id": {"S": f"k{i}"}, "v": {"N": str(i)}} for i in range(6)])
+    fs = make_fs(regions=[R])
+    path = f"/dynamo/{R}/{table}"
+    listed = names(fs.readdir(path))
+    calls = dict(fs.aws.calls)
+    monkeypatch.setattr(fuse_ops, "PLUS_ENTRIES", 6)  # the first six entries (but "." and "..")
+    broken = f"{path}/{listed[4]}"  # an item among them whose attributes cannot be had
+    real_getattr = fs.getattr
+    monkeypatch.setattr(fs, "getattr", lambda p, fh=None: (_ for _ in ()).throw(FsError(errno.EIO, "x"))
+                        if p == broken else real_getattr(p, fh))
+    entries = list(fuse_ops.AwsfsOperations(fs).readdir_plus(path, 0))
+    assert fs.aws.calls == calls
+    monkeypatch.setattr(fs, "getattr", real_getattr)
+    assert [e[0] for e in entries] == listed
+    full = {name: attrs for name, attrs, _nxt, is_full in entries if is_full}
+    assert sorted(full) == sorted(set(listed[:6]) - {".", "..", listed[4]})
+    for name, attrs in full.items():
+        assert attrs == fs.getattr(f"{path}/{name}").as_dict
+        assert attrs["st_size"] == len(read(fs, f"{path}/{name}"))
+    bare = [(name, attrs) for name, attrs, _nxt, is_full in entries if not is_full]
+    assert len(bare) == len(listed) - 3 and all(set(a) == {"st_mode", "st_ino"} for _n, a in bare)
+    assert fs.aws.calls == calls
