@@ -124,10 +124,10 @@ class AwsfsOperations(fuse.Operations):
     use_ns = True
 
     def __init__(self, fs: Filesystem, on_ready: Optional[Callable[[], None]] = None,
-                 max_background: int = 64) -> None:
+                 max_background: int = 0) -> None:
         self.fs = fs
         self._on_ready = on_ready
-        self._max_background = max_background
+        self._max_background = max_background or MAX_BACKGROUND
 
     def init_with_config(self, conn_info: Any, config_3: Any) -> None:
         tune_connection(conn_info, self._max_background)
@@ -290,6 +290,8 @@ _NOFLUSH = "noflush" in dict(f[:2] for f in fuse.fuse_file_info._fields_)
 _CAP_READDIRPLUS_AUTO = 1 << 14  # libfuse 3: FUSE_CAP_READDIRPLUS_AUTO
 #: entries of a listing that carry their attributes (libfuse 3 READDIRPLUS)
 PLUS_ENTRIES = 10_000
+#: kernel requests in flight at once (and libfuse 3's worker threads)
+MAX_BACKGROUND = 64
 
 
 def tune_connection(conn_info: Any, max_background: int) -> None:
@@ -317,6 +319,13 @@ class Binding(fuse.FUSE):
             if filler(buf, name.encode(self.encoding, self.errors), st, nxt, _FILL_DIR_PLUS if full else 0):
                 break
         return 0
+
+    def truncate_fuse_3(self, path: Optional[bytes], length: int, fip) -> int:
+        # ftruncate names its file handle (mfusepy drops it): only that writer's buffer is cut
+        if not fip:
+            return super().truncate_fuse_3(path, length, fip)
+        return self.operations.truncate(None if path is None else path.decode(self.encoding, self.errors),
+                                        length, fip.contents)
 
     def rename_fuse_3(self, old: bytes, new: bytes, flags: int) -> int:
         # RENAME_EXCHANGE (RENAME_NOREPLACE onto an existing name stops in the kernel): mfusepy
@@ -353,6 +362,10 @@ def mount_options(options: Optional[dict[str, Any]] = None, read_only: bool = Fa
         opts["ro"] = True
     if fuse.fuse_version_major >= 3:
         opts.pop("big_writes", None)  # always on in libfuse 3, which refuses the option
+        if fuse.fuse_version_minor >= 12:
+            # libfuse 3 serves with at most 10 threads by default; libfuse 2 has no limit. Requests
+            # wait on AWS, so as many as the kernel sends in the background may wait at once.
+            opts.setdefault("max_threads", MAX_BACKGROUND)
     return opts
 
 

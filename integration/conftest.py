@@ -27,14 +27,32 @@ def awsfs_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "awsfs", *args]
 
 
-def awsfs_with_whiteout(seconds: float, *args: str) -> list[str]:
-    """``awsfs ARGS`` with a shorter whiteout (a test launcher; awsfs itself is unchanged)."""
-    code = ("import sys, awsfs.handles as h\n"
-            "assert hasattr(h, 'WHITEOUT_SECONDS'), 'awsfs.handles.WHITEOUT_SECONDS is gone: update the test'\n"
-            f"h.WHITEOUT_SECONDS = {float(seconds)!r}\n"
-            "from awsfs.cli import main\n"
-            "sys.exit(main(sys.argv[1:]))\n")
+def awsfs_launched(setup: str, *args: str) -> list[str]:
+    """``awsfs ARGS`` after running ``setup`` in the daemon's interpreter (a test launcher: it
+    shortens a timer or holds AWS calls; awsfs itself is unchanged)."""
+    code = f"import sys\n{setup}\nfrom awsfs.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     return [sys.executable, "-c", code, *args]
+
+
+def whiteout_setup(seconds: float) -> str:
+    return ("import awsfs.handles as h\n"
+            "assert hasattr(h, 'WHITEOUT_SECONDS'), 'awsfs.handles.WHITEOUT_SECONDS is gone: update the test'\n"
+            f"h.WHITEOUT_SECONDS = {float(seconds)!r}")
+
+
+def barrier_setup(operation: str, parties: int) -> str:
+    """The first ``parties`` AWS calls of ``operation`` each wait until all of them are in flight
+    (10 s at most: then they fail, and so does the request that made them)."""
+    return ("import threading, awsfs.aws as a\n"
+            f"b, left, lock, orig = threading.Barrier({parties}, timeout=10), [{parties}], threading.Lock(), a.Aws.call\n"
+            "def call(self, service, region, operation, **kw):\n"
+            "    with lock:\n"
+            f"        wait = operation == {operation!r} and left[0] > 0\n"
+            "        left[0] -= wait\n"
+            "    if wait:\n"
+            "        b.wait()\n"
+            "    return orig(self, service, region, operation, **kw)\n"
+            "a.Aws.call = call")
 
 
 class Mount:
@@ -82,14 +100,17 @@ def mount_awsfs(local_aws, tmp_path, libfuse):
     made: list[str] = []
 
     def mount(*extra: str, regions: str = "us-east-1,eu-west-1", whiteout_seconds: float | None = None,
-              lib: str | None = None) -> Mount:
+              lib: str | None = None, barrier: tuple[str, int] | None = None) -> Mount:
         """``whiteout_seconds`` shortens how long an item renamed to a scratch name stays hidden
-        (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire. ``lib`` overrides
-        the test's libfuse."""
+        (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire. ``barrier``
+        (operation, n) holds the first n calls of an AWS operation until all n are in flight.
+        ``lib`` overrides the test's libfuse."""
         path = tempfile.mkdtemp(prefix="awsfs-it-", dir=MOUNT_BASE)
         log_file = str(tmp_path / f"awsfs-{len(made)}.log")
         args = [path, "--endpoint-url", local_aws.url, "--regions", regions, "--log-file", log_file, *extra]
-        cmd = awsfs_cmd(*args) if whiteout_seconds is None else awsfs_with_whiteout(whiteout_seconds, *args)
+        setup = "\n".join(([whiteout_setup(whiteout_seconds)] if whiteout_seconds is not None else []) +
+                           ([barrier_setup(*barrier)] if barrier else []))
+        cmd = awsfs_launched(setup, *args) if setup else awsfs_cmd(*args)
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                            env={**os.environ, "FUSE_LIBRARY_NAME": lib or libfuse})
         assert r.returncode == 0, r.stderr

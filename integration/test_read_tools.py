@@ -243,3 +243,15 @@ def test_renames_with_flags_never_replace_a_file(mnt, ddb_table):
         assert f.read() == "theirs"
     mnt.sh(f"mv dynamo/{R}/{table}/x.txt dynamo/{R}/{table}/z.txt")
     assert sorted(os.listdir(d)) == [".table.json", "a.json", "y.txt", "z.txt"]
+
+
+def test_requests_the_kernel_sends_together_wait_on_aws_together(mount_awsfs, ddb_table):
+    """16 listings of 16 tables at once: each one's Scan is held until all 16 are in flight, so this
+    passes only if awsfs serves 16 requests at once (libfuse 3 uses at most 10 threads unless told
+    otherwise; libfuse 2 has no limit)."""
+    n = 16
+    tables = [ddb_table([{"id": "a"}]) for _ in range(n)]
+    m = mount_awsfs(barrier=("Scan", n))
+    m.sh(" && ".join(f"stat dynamo/{R}/{t} >/dev/null" for t in tables))  # DescribeTables, one by one
+    r = m.sh(" ".join(f"(ls dynamo/{R}/{t} >/dev/null || echo failed {t}) &" for t in tables) + " wait")
+    assert r.stdout == "", r.stdout + m.errors()

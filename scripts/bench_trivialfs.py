@@ -17,7 +17,7 @@ import time
 
 # the library, options, connection settings and per-thread binding fix awsfs mounts with, so the
 # comparison is like for like
-from awsfs.fuse_ops import Binding, fuse, keep_thread_state, mount_options, tune_connection
+from awsfs.fuse_ops import MAX_BACKGROUND, Binding, fuse, keep_thread_state, mount_options, tune_connection
 
 FILES: dict[str, bytes] = {}
 
@@ -56,7 +56,7 @@ class Trivial(fuse.Operations):
                 "st_mtime": self.t, "st_ctime": self.t, "st_atime": self.t, "st_blocks": 1, "st_blksize": 4096}
 
     def init_with_config(self, conn_info, config_3):
-        tune_connection(conn_info, 64)
+        tune_connection(conn_info, MAX_BACKGROUND)
 
     def readdir_with_offset(self, path, offset, fh):
         keep_thread_state()
