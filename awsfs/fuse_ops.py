@@ -289,7 +289,7 @@ class AwsfsOperations(fuse.Operations):
 _NOFLUSH = "noflush" in dict(f[:2] for f in fuse.fuse_file_info._fields_)
 _CAP_READDIRPLUS_AUTO = 1 << 14  # libfuse 3: FUSE_CAP_READDIRPLUS_AUTO
 #: entries of a listing that carry their attributes (libfuse 3 READDIRPLUS)
-PLUS_ENTRIES = 10_000
+PLUS_ENTRIES = 5_000
 #: kernel requests in flight at once (and libfuse 3's worker threads)
 MAX_BACKGROUND = 64
 
