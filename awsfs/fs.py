@@ -210,7 +210,9 @@ class Filesystem:
     @recorded
     def getattr(self, path: str, fh: Optional[int] = None) -> Stat:
         h = self._handles.get(fh) if fh is not None else None
-        if h is not None and (h.writing or h.local is not None):
+        # no path: the file is open but its name is gone (removed, or renamed over); the handle
+        # still reads what it read
+        if h is not None and (h.writing or h.local is not None or not path):
             with h.lock:
                 data = bytes(h.data)
             if h.local is not None:
@@ -464,6 +466,8 @@ class Filesystem:
         """Commit a complete buffer: only when written to and not empty, never from release."""
         if not h.writing or not h.dirty or h.node is None or h.node.ctl and h.local is None:
             return
+        if h.removed or not path:
+            return  # its name was removed while it was open: nothing of it may reach AWS
         if h.local is not None and self.overlay.files.get(path) is not h.local:
             return  # removed (or renamed away) while open: nothing of it may reach AWS
         with h.lock:
@@ -523,6 +527,10 @@ class Filesystem:
         parent, name = self._parent(path)
         self.tx.run(path, parent.plan_unlink(name))
         self.overlay.forget_served(path)
+        with self._hlock:
+            for h in self._handles.values():
+                if h.path == path:
+                    h.removed = True  # still readable through its handle; never saved
 
     @recorded
     def rename(self, old: str, new: str) -> None:

@@ -122,6 +122,9 @@ def _fh(fi: Any) -> int:
 
 class AwsfsOperations(fuse.Operations):
     use_ns = True
+    # libfuse 2: a file open after its name is gone (rm, a rename onto it) reaches us with no path,
+    # as libfuse 3 always does, instead of failing with ENOENT; awsfs serves it from the handle
+    flag_nullpath_ok = True
 
     def __init__(self, fs: Filesystem, on_ready: Optional[Callable[[], None]] = None,
                  max_background: int = 0) -> None:

@@ -511,6 +511,27 @@ def test_rm_of_an_item_someone_holds_open_deletes_it(mnt, ddb_table, boto):
     assert scan_count(boto, t) == 1
 
 
+def test_a_file_open_when_removed_reads_on_and_is_never_saved(mnt, ddb_table, boto):
+    """As on a disk: a program holding a file open when it is removed goes on reading what it had,
+    and its writes go nowhere: closing succeeds and AWS keeps the removal."""
+    t = ddb_table([{"id": "a", "v": "read on"}, {"id": "b", "v": "old"}])
+    a, b = mnt.p(f"dynamo/{R}/{t}/a.json"), mnt.p(f"dynamo/{R}/{t}/b.json")
+    r, w = os.open(a, os.O_RDONLY), os.open(b, os.O_RDWR)
+    try:
+        os.unlink(a)
+        os.unlink(b)
+        assert json.loads(os.pread(r, 1 << 16, 0)) == {"id": "a", "v": "read on"}
+        os.ftruncate(w, 0)
+        os.pwrite(w, json.dumps({"id": "b", "v": "written after rm"}).encode(), 0)
+        assert json.loads(os.pread(w, 1 << 16, 0)) == {"id": "b", "v": "written after rm"}
+    finally:
+        os.close(r)
+        os.close(w)
+    assert get(boto, t, {"id": "a"}) is None and get(boto, t, {"id": "b"}) is None
+    assert writes(mnt) == {"dynamodb:DeleteItem": 2}
+    assert mnt.errors() == ""
+
+
 def test_rm_r_of_a_partition_deletes_its_items_and_succeeds(mnt, ddb_table, boto):
     t = ddb_table([{"pk": "p1", "sk": Decimal(1)}, {"pk": "p1", "sk": Decimal(2)}, {"pk": "p2", "sk": Decimal(1)}], **HR)
     d = f"dynamo/{R}/{t}"
