@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -39,7 +40,9 @@ class UserError(Exception):
 
 
 def parse_args(argv: Optional[list[str]] = None) -> Config:
-    p = argparse.ArgumentParser(prog="awsfs", description="Mount AWS as a read-write filesystem.")
+    p = argparse.ArgumentParser(prog="awsfs", description="Mount AWS as a read-write filesystem.",
+                                epilog="FUSE library: libfuse 3 where it can mount, else libfuse 2; "
+                                       "FUSE_LIBRARY_NAME=fuse3 or =fuse decides (see /.awsfs/status).")
     p.add_argument("mountpoint", help="an empty directory")
     p.add_argument("-f", "--foreground", action="store_true", help="stay attached (do not daemonize)")
     p.add_argument("--profile", help="AWS profile name")
@@ -86,17 +89,23 @@ def setup_logging(cfg: Config) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def unmount_command(path: str) -> str:
+    """How to unmount here: libfuse 3's fusermount3 replaces fusermount where it is installed."""
+    tool = "fusermount" if shutil.which("fusermount") or not shutil.which("fusermount3") else "fusermount3"
+    return f"{tool} -u {path}"
+
+
 def check_mountpoint(path: str) -> None:
     if not os.path.exists(path):
         raise UserError(f"mount point {path} does not exist: create it with `mkdir -p {path}`")
     if not os.path.isdir(path):
         raise UserError(f"mount point {path} is not a directory: choose an empty directory")
     if os.path.ismount(path):
-        raise UserError(f"{path} is already a mount point: unmount it with `fusermount -u {path}`")
+        raise UserError(f"{path} is already a mount point: unmount it with `{unmount_command(path)}`")
     if os.listdir(path):
         raise UserError(f"mount point {path} is not empty: choose an empty directory")
     if not os.path.exists("/dev/fuse"):
-        raise UserError("/dev/fuse is missing: install FUSE (`apt-get install fuse libfuse2`)")
+        raise UserError("/dev/fuse is missing: install FUSE (`apt-get install fuse3`, or `fuse libfuse2`)")
 
 
 def connect(cfg: Config) -> tuple[Aws, list[str]]:
@@ -204,7 +213,7 @@ def run(cfg: Config, ready: Any, report: Any = None) -> int:
                                 "endpoint": endpoint or "AWS", "read_only": cfg.read_only})
     if cfg.foreground and ready is None:
         print(f"awsfs: mounted {os.path.abspath(cfg.mountpoint)} ({', '.join(regions)}); "
-              f"Ctrl-C or `fusermount -u {cfg.mountpoint}` to unmount", file=sys.stderr)
+              f"Ctrl-C or `{unmount_command(cfg.mountpoint)}` to unmount", file=sys.stderr)
     try:
         mount(fs, cfg.mountpoint, foreground=True, options=cfg.fuse_options, on_ready=ready)
     except Exception as e:
