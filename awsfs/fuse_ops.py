@@ -127,10 +127,33 @@ class AwsfsOperations(fuse.Operations):
     flag_nullpath_ok = True
 
     def __init__(self, fs: Filesystem, on_ready: Optional[Callable[[], None]] = None,
-                 max_background: int = 0) -> None:
+                 max_background: int = 0, attr_timeout: float = 0.0) -> None:
         self.fs = fs
         self._on_ready = on_ready
         self._max_background = max_background or MAX_BACKGROUND
+        #: how long the kernel keeps the attributes it is told (mount option attr_timeout)
+        self.attr_timeout = attr_timeout
+        self._told: dict[str, tuple[int, float]] = {}  # path -> (size, when) the kernel was told
+
+    def _tell(self, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Remember the size the kernel is about to cache for ``path`` (while it may keep it)."""
+        if self.attr_timeout:
+            told = self._told
+            if len(told) >= TOLD_KEEP:
+                cutoff = time.monotonic() - self.attr_timeout
+                self._told = told = {p: t for p, t in list(told.items()) if t[1] > cutoff}
+            told[path] = (attrs.get("st_size", 0), time.monotonic())
+        return attrs
+
+    def _settle(self, path: str, size: int) -> None:
+        """Before anyone reads ``path`` through a new open: if the kernel may still hold another
+        size for it (told less than attr_timeout ago), make it forget, or it would cut the read
+        short (or pad it) at the old size. Covers every cause alike: a save, ``state`` after
+        ``echo stop > ctl``, a change in AWS picked up when the cache expired."""
+        told = self._told.get(path)
+        if told is not None and told[0] != size and time.monotonic() - told[1] < self.attr_timeout + 0.5:
+            del self._told[path]
+            invalidate_path(path)
 
     def init_with_config(self, conn_info: Any, config_3: Any) -> None:
         tune_connection(conn_info, self._max_background)
@@ -139,7 +162,7 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
-        return self.fs.getattr(path, None if fh is None else _fh(fh)).as_dict
+        return self._tell(path, self.fs.getattr(path, None if fh is None else _fh(fh)).as_dict)
 
     @_op
     def readdir_with_offset(self, path: str, offset: int, fh: Any):
@@ -164,7 +187,7 @@ class AwsfsOperations(fuse.Operations):
                 attrs = None
                 if name != "." and name != ".." and nxt <= PLUS_ENTRIES:
                     try:
-                        attrs = self.fs.getattr(f"{base}/{name}").as_dict
+                        attrs = self._tell(f"{base}/{name}", self.fs.getattr(f"{base}/{name}").as_dict)
                     except FsError:
                         pass
                 yield name, attrs or {"st_mode": mode, "st_ino": ino}, nxt, attrs is not None
@@ -179,6 +202,8 @@ class AwsfsOperations(fuse.Operations):
     @_op
     def open(self, path: str, fi: Any) -> int:
         fi.fh = self.fs.open(path, fi.flags)
+        if self.attr_timeout and not fi.flags & os.O_TRUNC:
+            self._settle(path, self.fs.open_size(fi.fh))
         if self.fs.is_volatile(path):
             fi.direct_io = 1
         if _NOFLUSH and fi.flags & os.O_ACCMODE == os.O_RDONLY:
@@ -295,6 +320,22 @@ _CAP_READDIRPLUS_AUTO = 1 << 14  # libfuse 3: FUSE_CAP_READDIRPLUS_AUTO
 PLUS_ENTRIES = 5_000
 #: kernel requests in flight at once (and libfuse 3's worker threads)
 MAX_BACKGROUND = 64
+#: seconds the kernel keeps attributes on libfuse 3, where awsfs can make it forget them
+ATTR_TIMEOUT_3 = 1.0
+#: sizes told to the kernel that are remembered at most (older than attr_timeout are dropped first)
+TOLD_KEEP = 50_000
+
+
+def invalidate_path(path: str) -> None:
+    """Make the kernel forget what it caches of ``path`` (libfuse 3; from a request handler)."""
+    fuse_ptr = fuse._libfuse.fuse_get_context().contents.fuse
+    _invalidate(ctypes.c_void_p(fuse_ptr), path.encode("utf-8", "surrogateescape"))
+
+
+if fuse.fuse_version_major >= 3:
+    _invalidate = fuse._libfuse.fuse_invalidate_path
+    _invalidate.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    _invalidate.restype = ctypes.c_int
 
 
 def tune_connection(conn_info: Any, max_background: int) -> None:
@@ -365,6 +406,8 @@ def mount_options(options: Optional[dict[str, Any]] = None, read_only: bool = Fa
         opts["ro"] = True
     if fuse.fuse_version_major >= 3:
         opts.pop("big_writes", None)  # always on in libfuse 3, which refuses the option
+        if "attr_timeout" not in (options or {}):
+            opts["attr_timeout"] = ATTR_TIMEOUT_3
         if fuse.fuse_version_minor >= 12:
             # libfuse 3 serves with at most 10 threads by default; libfuse 2 has no limit. Requests
             # wait on AWS, so as many as the kernel sends in the background may wait at once.
@@ -376,5 +419,6 @@ def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Opt
           on_ready: Optional[Callable[[], None]] = None) -> None:
     fs.caller_pid = lambda: fuse.fuse_get_context()[2]
     fs.binding = BINDING
-    Binding(AwsfsOperations(fs, on_ready), os.path.abspath(mountpoint), foreground=foreground,
-            nothreads=False, raw_fi=True, **mount_options(options, fs.read_only))
+    opts = mount_options(options, fs.read_only)
+    ops = AwsfsOperations(fs, on_ready, attr_timeout=float(opts.get("attr_timeout", 0)))
+    Binding(ops, os.path.abspath(mountpoint), foreground=foreground, nothreads=False, raw_fi=True, **opts)

@@ -255,3 +255,18 @@ def test_requests_the_kernel_sends_together_wait_on_aws_together(mount_awsfs, dd
     m.sh(" && ".join(f"stat dynamo/{R}/{t} >/dev/null" for t in tables))  # DescribeTables, one by one
     r = m.sh(" ".join(f"(ls dynamo/{R}/{t} >/dev/null || echo failed {t}) &" for t in tables) + " wait")
     assert r.stdout == "", r.stdout + m.errors()
+
+
+def test_a_change_in_aws_is_read_whole_once_the_cache_expires(mount_awsfs, ddb_table, boto):
+    """The kernel keeps a file's size for a second (libfuse 3); when awsfs's own cache expires
+    sooner and the item has grown in AWS meanwhile, `cat` still gets all of it, not the old size's
+    worth."""
+    t = ddb_table([{"id": "a", "v": "short"}])
+    m = mount_awsfs("--cache-ttl", "0.3")
+    p = f"dynamo/{R}/{t}/a.json"
+    assert json.loads(m.sh(f"cat {p}").stdout)["v"] == "short"
+    longer = "much longer than before " * 4
+    boto("dynamodb").put_item(TableName=t, Item={"id": {"S": "a"}, "v": {"S": longer}})
+    time.sleep(0.5)  # awsfs's cache has expired; what the kernel was told has not
+    assert json.loads(m.sh(f"cat {p}").stdout)["v"] == longer
+    assert json.loads(m.sh(f"cat {p}").stdout)["v"] == longer
