@@ -137,7 +137,7 @@ class AwsfsOperations(fuse.Operations):
 
     def _tell(self, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
         """Remember the size the kernel is about to cache for ``path`` (while it may keep it)."""
-        if self.attr_timeout:
+        if self.attr_timeout and path:
             told = self._told
             if len(told) >= TOLD_KEEP:
                 cutoff = time.monotonic() - self.attr_timeout
