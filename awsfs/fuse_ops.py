@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import shutil
+import stat
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -175,17 +176,19 @@ class AwsfsOperations(fuse.Operations):
     def readdir_plus(self, path: str, offset: int):
         """``(name, attrs, next offset, full)``: readdir_with_offset's entries with their attributes.
 
-        Attributes come from the same cache as the listing (no AWS call per entry: ``ls -l`` costs
-        the same). An entry whose attributes cannot be had goes out bare (``full`` False) and the
-        kernel looks it up as usual; so do entries past the first PLUS_ENTRIES of a directory, so
-        that ``ls -f`` of a huge table renders nothing and stays small.
+        Files' attributes come from the same cache as the listing (no AWS call per entry). A
+        directory, an entry whose attributes cannot be had, and entries past the first PLUS_ENTRIES
+        of a directory go out bare (``full`` False): the kernel looks them up as usual, and
+        ``ls -f`` of a huge table renders nothing and stays small.
         """
         base = path.rstrip("/")
 
         def entries():
             for name, mode, ino, nxt in self.fs.readdir(path, offset):
                 attrs = None
-                if name != "." and name != ".." and nxt <= PLUS_ENTRIES:
+                # directories go bare: their attributes are constant, but knowing one exists can
+                # cost an AWS call (a table's DescribeTable), which a plain `ls` must not pay
+                if nxt <= PLUS_ENTRIES and not stat.S_ISDIR(mode):
                     try:
                         attrs = self._tell(f"{base}/{name}", self.fs.getattr(f"{base}/{name}").as_dict)
                     except FsError:
