@@ -472,10 +472,8 @@ class Filesystem:
         """Commit a complete buffer: only when written to and not empty, never from release."""
         if not h.writing or not h.dirty or h.node is None or h.node.ctl and h.local is None:
             return
-        if h.removed or not path:
-            return  # its name was removed while it was open: nothing of it may reach AWS
-        if h.local is not None and self.overlay.files.get(path) is not h.local:
-            return  # removed (or renamed away) while open: nothing of it may reach AWS
+        if h.removed or not path or h.local is not None and self.overlay.files.get(path) is not h.local:
+            return  # removed (or renamed away, or over) while open: nothing of it may reach AWS
         with h.lock:
             data = bytes(h.data)
         if not data:

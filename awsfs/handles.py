@@ -47,7 +47,7 @@ class Handle:
     dirty: bool = False
     failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
     early: Optional[tuple[Optional[bytes]]] = None   # a one-line value committed early: what it replaced
-    removed: bool = False              # its name was removed (rm, or a rename onto it): never committed
+    removed: bool = False              # rm removed its name while it was open: never committed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
