@@ -141,9 +141,10 @@ class AwsfsOperations(fuse.Operations):
         """Remember the size the kernel is about to cache for ``path`` (while it may keep it)."""
         if self.attr_timeout and path:
             told = self._told
-            if len(told) >= TOLD_KEEP:
+            if len(told) >= TOLD_KEEP:  # in place: other threads are telling at the same time
                 cutoff = time.monotonic() - self.attr_timeout
-                self._told = told = {p: t for p, t in list(told.items()) if t[1] > cutoff}
+                for p in [p for p, t in list(told.items()) if t[1] <= cutoff]:
+                    told.pop(p, None)
             told[path] = (attrs.get("st_size", 0), time.monotonic())
         return attrs
 
@@ -155,7 +156,7 @@ class AwsfsOperations(fuse.Operations):
         told = self._told.get(path)
         # the kernel's clock starts when it receives the answer, a little after it was told here
         if told is not None and told[0] != size and time.monotonic() - told[1] < self.attr_timeout + 0.5:
-            del self._told[path]
+            self._told.pop(path, None)  # two opens of one file may both get here
             invalidate_path(path)
 
     def init_with_config(self, conn_info: Any, config_3: Any) -> None:
