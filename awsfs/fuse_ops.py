@@ -170,10 +170,8 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def readdir_with_offset(self, path: str, offset: int, fh: Any):
-        # materialise before returning so errors surface here, not inside the binding's loop
-        it = ((name, {"st_mode": mode, "st_ino": ino}, nxt) for name, mode, ino, nxt in self.fs.readdir(path, offset))
-        first = list(itertools.islice(it, 1))
-        return _chain(first, it)
+        entries = self.fs.readdir(path, offset)
+        return _started((name, {"st_mode": mode, "st_ino": ino}, nxt) for name, mode, ino, nxt in entries)
 
     @_op
     def readdir_plus(self, path: str, offset: int):
@@ -197,9 +195,7 @@ class AwsfsOperations(fuse.Operations):
                     except FsError:
                         pass
                 yield name, attrs or {"st_mode": mode, "st_ino": ino}, nxt, attrs is not None
-        it = entries()
-        first = list(itertools.islice(it, 1))
-        return _chain(first, it)
+        return _started(entries())
 
     @_op
     def readlink(self, path: str) -> str:
@@ -212,8 +208,7 @@ class AwsfsOperations(fuse.Operations):
             self._settle(path, self.fs.open_size(fi.fh))
         if self.fs.is_volatile(path):
             fi.direct_io = 1
-        if _NOFLUSH and fi.flags & os.O_ACCMODE == os.O_RDONLY:
-            fi.noflush = 1  # a reader has nothing to commit: close() needs no FLUSH round trip
+        no_flush_for_readers(fi)
         return 0
 
     @_op
@@ -384,6 +379,18 @@ class Binding(fuse.FUSE):
         if flags:
             return -errno.ENOSYS
         return super().rename_fuse_3(old, new, flags)
+
+
+def no_flush_for_readers(fi: Any) -> None:
+    """A reader has nothing to commit: its close() needs no FLUSH round trip (libfuse 3)."""
+    if _NOFLUSH and fi.flags & os.O_ACCMODE == os.O_RDONLY:
+        fi.noflush = 1
+
+
+def _started(it):
+    """The entries of ``it``, its first one taken now: errors of the listing surface in the
+    callback that asked for it, not inside the binding's loop."""
+    return _chain(list(itertools.islice(it, 1)), it)
 
 
 def _chain(first, it):

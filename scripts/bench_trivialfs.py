@@ -17,7 +17,8 @@ import time
 
 # the library, options, connection settings and per-thread binding fix awsfs mounts with, so the
 # comparison is like for like
-from awsfs.fuse_ops import MAX_BACKGROUND, Binding, fuse, keep_thread_state, mount_options, tune_connection
+from awsfs.fuse_ops import (MAX_BACKGROUND, Binding, fuse, keep_thread_state, mount_options, no_flush_for_readers,
+                            tune_connection)
 
 FILES: dict[str, bytes] = {}
 
@@ -79,8 +80,7 @@ class Trivial(fuse.Operations):
         if path[1:] not in FILES:
             raise fuse.FuseOSError(errno.ENOENT)
         fi.fh = 0
-        if fi.flags & os.O_ACCMODE == os.O_RDONLY and hasattr(fi, "noflush"):
-            fi.noflush = 1
+        no_flush_for_readers(fi)
         return 0
 
     def read(self, path, size, offset, fi):
