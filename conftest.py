@@ -10,6 +10,7 @@ import pytest
 from awsfs.aws import Aws
 from awsfs.demo import DEMO_ENV, DEMO_REGIONS, LocalAws, seed
 from awsfs.fs import Filesystem
+from tests.faultproxy import FaultProxy
 
 for _k, _v in DEMO_ENV.items():
     os.environ[_k] = _v
@@ -54,3 +55,18 @@ def fs(make_fs, seeded) -> Filesystem:
 @pytest.fixture
 def unique():
     return lambda prefix="t": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def fault_proxy_server(local_aws):
+    proxy = FaultProxy(local_aws.url).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def fault_proxy(fault_proxy_server):
+    """The fault-injecting proxy in front of the local AWS (tests/faultproxy.py), with no rules."""
+    fault_proxy_server.reset()
+    yield fault_proxy_server
+    fault_proxy_server.reset()

@@ -7,6 +7,7 @@ errors are translated through :mod:`awsfs.errors`, and one JSON log line is writ
 from __future__ import annotations
 
 import base64
+import binascii
 import concurrent.futures
 import contextvars
 import errno
@@ -21,10 +22,11 @@ from typing import Any, Callable, Iterator, Optional
 import boto3
 from botocore import xform_name
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity import wait_random_exponential
 
-from .errors import FsError, is_transient, translate
+from .errors import DamagedAnswer, FsError, is_transient, may_have_applied, translate
 
 __all__ = ["Aws", "current_path"]
 
@@ -62,9 +64,7 @@ class Aws:
             if c is None:
                 c = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                         config=self._config)
-                if service == "dynamodb":
-                    for op in _ITEM_LISTS:
-                        c.meta.events.register(f"before-parse.dynamodb.{op}", _parse_items_fast)
+                c.meta.events.register("before-parse", _check_json if service == "dynamodb" else _check_answer)
                 self._clients[key] = c
                 # a client is a big object graph that lives as long as the mount: keep it (and
                 # everything else alive now) out of the cyclic collector's full passes, which
@@ -79,20 +79,46 @@ class Aws:
     # -- the choke point -----------------------------------------------------------------------
     def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
         """Call ``operation`` (PascalCase, e.g. "DescribeInstances") and return the response."""
+        return self.send(service, region, operation, params)
+
+    def send(self, service: str, region: str, operation: str, params: dict[str, Any],
+             repeatable: bool = True) -> dict[str, Any]:
+        """:meth:`call`, for a change that is not ``repeatable`` (sending it twice differs from once,
+        or its condition fails the second time): it is sent again only after failures that show it
+        did not reach AWS (throttling, no connection). A failure after AWS may have received it
+        (a connection lost before the answer, a damaged answer, a 5xx) is raised at once as
+        :class:`~awsfs.errors.RemoteError` with ``unknown`` set: the caller finds out what happened."""
         client = self.client(service, region)
         method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
         attempts = 0
+        maybe_applied = False  # an attempt failed after AWS may have carried it out
         start = time.monotonic()
 
         def attempt() -> dict[str, Any]:
-            nonlocal attempts
+            nonlocal attempts, maybe_applied
             attempts += 1
             with self._lock:
                 self.calls[f"{service}:{operation}"] += 1
-            return method(**params)
+            _answer.status = 0
+            try:
+                try:
+                    response = method(**params)
+                except ResponseParserError as e:
+                    # a 2xx or 5xx body that does not parse was damaged on the way (or the service is
+                    # in trouble): transient. A 4xx one (moto's HTML for an action it lacks) is not.
+                    if _answer.status < 300 or _answer.status >= 500:
+                        raise DamagedAnswer(f"HTTP {_answer.status or '?'} with a body that does not parse") from e
+                    raise
+                missing = [k for k in _REQUIRED.get((service, operation), ()) if k not in response]
+                if missing:
+                    raise DamagedAnswer(f"the answer lacks {', '.join(missing)}")
+                return response
+            except Exception as e:
+                maybe_applied = maybe_applied or may_have_applied(e)
+                raise
 
         retrying = Retrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(is_transient if repeatable else lambda e: is_transient(e) and not may_have_applied(e)),
             stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_delay),
             wait=wait_random_exponential(multiplier=self.backoff, max=2.0),
             reraise=True,
@@ -109,16 +135,19 @@ class Aws:
             log.info("aws call", extra=_fields(service, operation, region, start, attempts,
                                                getattr(err, "request_id", ""), "not_found" if absent else "error", err))
             err.attempts = attempts  # type: ignore[attr-defined]
+            err.unknown = maybe_applied  # type: ignore[attr-defined]
             raise err from exc
         response.setdefault("ResponseMetadata", {})["Attempts"] = attempts
         rid = response.get("ResponseMetadata", {}).get("RequestId", "")
         log.info("aws call", extra=_fields(service, operation, region, start, attempts, rid, "ok", None))
         return response
 
-    def call_many(self, service: str, region: str, operation: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def call_many(self, service: str, region: str, operation: str, params: list[dict[str, Any]],
+                  timeout: Optional[float] = None) -> list[dict[str, Any]]:
         """One :meth:`call` per entry of ``params``, all at once; answers in order (the first
-        failure is raised once all have finished)."""
-        if len(params) <= 1:
+        failure is raised once all have finished). Past ``timeout`` seconds, ETIMEDOUT is raised
+        (the calls still running finish in the background; their answers are dropped)."""
+        if len(params) <= 1 and timeout is None:
             return [self.call(service, region, operation, **p) for p in params]
         with self._lock:
             if self._pool is None:
@@ -126,7 +155,9 @@ class Aws:
             pool = self._pool
         futures = [pool.submit(contextvars.copy_context().run, self.call, service, region, operation, **p)
                    for p in params]
-        concurrent.futures.wait(futures)
+        _, pending = concurrent.futures.wait(futures, timeout=timeout)
+        if pending:
+            raise FsError(errno.ETIMEDOUT, f"{service}:{operation}: no answer within {timeout} s")
         return [f.result() for f in futures]
 
     def pages(self, service: str, region: str, operation: str, token_in: str, token_out: str,
@@ -172,25 +203,68 @@ def _log_retry(service: str, operation: str, region: str) -> Callable[[RetryCall
     return before_sleep
 
 
+class _Answer(threading.local):
+    status = 0  # the HTTP status of this thread's last answer (see Aws.call)
+
+
+_answer = _Answer()
+
+#: fields an operation's successful answer always has: without them the answer was damaged
+_REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("dynamodb", "Scan"): ("Items", "Count"),
+    ("dynamodb", "Query"): ("Items", "Count"),
+    ("dynamodb", "BatchGetItem"): ("Responses",),
+    ("dynamodb", "ListTables"): ("TableNames",),
+    ("dynamodb", "DescribeTable"): ("Table",),
+    ("ec2", "DescribeInstances"): ("Reservations",),
+    ("ec2", "DescribeSecurityGroups"): ("SecurityGroups",),
+    ("ec2", "DescribeImages"): ("Images",),
+    ("ec2", "DescribeRegions"): ("Regions",),
+    ("elb", "DescribeLoadBalancers"): ("LoadBalancerDescriptions",),
+    ("sts", "GetCallerIdentity"): ("Account",),
+}
+
+
+def _check_answer(response_dict: dict[str, Any], **_: Any) -> None:
+    """Every answer: a successful one must be whole (its Content-Length, DynamoDB's CRC32)."""
+    status = response_dict.get("status_code") or 0
+    _answer.status = status
+    if not 200 <= status < 300:
+        return
+    body = response_dict.get("body") or b""
+    headers = response_dict.get("headers") or {}
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) != len(body):
+        raise DamagedAnswer(f"{len(body)} bytes of an answer of {length}")
+    crc = headers.get("x-amz-crc32")
+    if crc is not None and crc.isdigit() and binascii.crc32(body) & 0xFFFFFFFF != int(crc):
+        raise DamagedAnswer("the answer's CRC32 does not match its body")
+
+
 # DynamoDB answers that carry many items. botocore walks its shape model for every attribute value
 # (~0.1 s for a 2,000-item Scan page, about half the cost of a listing after moto's own); the JSON
 # already is DynamoDB's AttributeValue form, so json.loads (~6 ms) plus decoding binary values gives
-# the same response. Anything unusual (an error, a body that is not an object) is left to botocore.
+# the same response.
 _ITEM_LISTS = ("Scan", "Query", "BatchGetItem")
 
 
-def _parse_items_fast(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
-                      **_: Any) -> None:
-    if response_dict.get("status_code") != 200:
+def _check_json(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                operation_model: Any, **_: Any) -> None:
+    """A successful DynamoDB answer is a whole JSON object (botocore would take a body that does
+    not parse, or an empty one, for an empty answer: a GetItem that found nothing)."""
+    _check_answer(response_dict)
+    if not 200 <= (response_dict.get("status_code") or 0) < 300:
         return
+    op = operation_model.name
     try:
-        data = json.loads(response_dict["body"], object_hook=_binary)
+        data = json.loads(response_dict["body"], object_hook=_binary if op in _ITEM_LISTS else None)
     except (KeyError, TypeError, ValueError):
-        return
+        data = None
     if not isinstance(data, dict):
-        return
-    customized_response_dict.update(data)
-    response_dict["body"] = b"{}"
+        raise DamagedAnswer("the answer is not a whole JSON object")
+    if op in _ITEM_LISTS:
+        customized_response_dict.update(data)
+        response_dict["body"] = b"{}"
 
 
 def _binary(d: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,21 @@ Keys are tuples naming what was loaded, e.g. ``("ec2", "us-east-1", "instances")
 Invalidating a key drops it and every key it prefixes, so invalidating a table also drops
 its partitions. Concurrent misses for the same key run the loader once (single flight),
 and a load that raced with an invalidation is not stored.
+
+Two things keep one command's view consistent whatever the TTL:
+
+* an entry outlives its TTL for the command (process) that loaded it while that command keeps
+  using it (``COMMAND_SECONDS`` between uses, ``COMMAND_MAX`` in all): with ``--cache-ttl 0``
+  each new command asks AWS again, but one ``ls -l`` lists a directory once;
+* :meth:`Cache.pinned` makes every lookup inside it answer with the entries it answered with
+  before (a directory being read goes on over the listing it started with, even once that
+  listing has expired or been dropped).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import threading
 import time
 from dataclasses import dataclass
@@ -17,12 +28,19 @@ __all__ = ["Cache", "Entry", "Memo"]
 
 Key = tuple[Hashable, ...]
 
+COMMAND_SECONDS = 2.0   # an expired entry stays its loading command's while used this often
+COMMAND_MAX = 30.0      # and at most this long after it was loaded
+
+_pins: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("awsfs_pins", default=None)
+
 
 @dataclass
 class Entry:
     value: Any
     loaded_at: float          # wall clock, for mtimes
     expires: float            # monotonic
+    owner: int = 0            # the pid of the command that loaded it (0: unknown)
+    used: float = 0.0         # monotonic: when its owner last used it
 
 
 class _Flight:
@@ -33,8 +51,9 @@ class _Flight:
 
 
 class Cache:
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, caller: Callable[[], int] = lambda: 0) -> None:
         self.ttl = ttl
+        self.caller = caller  # the pid behind the request being served (0: unknown)
         self._data: dict[Key, Entry] = {}
         self._flights: dict[Key, _Flight] = {}
         self._generation: dict[Key, int] = {}
@@ -46,24 +65,62 @@ class Cache:
         #: (such as file attributes) are reusable while it is unchanged
         self.epoch = 0
 
+    def _fresh(self, e: Optional[Entry], now: float) -> bool:
+        if e is None:
+            return False
+        if now <= e.expires:
+            return True
+        if e.owner and now - e.used < COMMAND_SECONDS and now - e.expires + self.ttl < COMMAND_MAX \
+                and e.owner == self.caller():
+            e.used = now
+            return True
+        return False
+
+    def _entry(self, value: Any) -> Entry:
+        now = time.monotonic()
+        return Entry(value, time.time(), now + self.ttl, self.caller(), now)
+
+    @contextlib.contextmanager
+    def pinned(self, pins: dict):
+        """Inside, a key answered before (recorded in ``pins``) answers the same again."""
+        token = _pins.set(pins)
+        try:
+            yield
+        finally:
+            _pins.reset(token)
+
     def peek(self, key: Key) -> Optional[Entry]:
         """The fresh entry for ``key`` or None; never loads."""
+        pins = _pins.get()
+        if pins is not None and key in pins:
+            return pins[key]
         with self._lock:
             e = self._data.get(key)
-            if e is None or e.expires < time.monotonic():
+            if not self._fresh(e, time.monotonic()):
                 return None
-            return e
+        if pins is not None:
+            pins[key] = e
+        return e
 
     def get(self, key: Key, loader: Callable[[], Any]) -> Any:
         """The cached value, or the loader's result (one loader per key at a time)."""
         return self.get_entry(key, loader).value
 
     def get_entry(self, key: Key, loader: Callable[[], Any]) -> Entry:
+        pins = _pins.get()
+        if pins is not None:
+            e = pins.get(key)
+            if e is None:
+                e = pins[key] = self._get_entry(key, loader)
+            return e
+        return self._get_entry(key, loader)
+
+    def _get_entry(self, key: Key, loader: Callable[[], Any]) -> Entry:
         with self._lock:
             e = self._data.get(key)
-            if e is not None and e.expires >= time.monotonic():
+            if self._fresh(e, time.monotonic()):
                 self.hits += 1
-                return e
+                return e  # type: ignore[return-value]
             flight = self._flights.get(key)
             leader = flight is None
             if leader:
@@ -85,7 +142,7 @@ class Cache:
                 self._flights.pop(key, None)
             flight.done.set()
             raise
-        entry = Entry(value, time.time(), time.monotonic() + self.ttl)
+        entry = self._entry(value)
         with self._lock:
             if self._gen(key) == gen:
                 self._data[key] = entry
@@ -96,8 +153,9 @@ class Cache:
         return entry
 
     def put(self, key: Key, value: Any) -> None:
+        entry = self._entry(value)
         with self._lock:
-            self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
+            self._data[key] = entry
             self.epoch += 1
 
     def generation(self, key: Key) -> int:
@@ -108,10 +166,11 @@ class Cache:
     def put_if_unchanged(self, key: Key, value: Any, generation: int) -> None:
         """Store a value loaded outside :meth:`get` (a prefetch), unless ``key`` was invalidated
         meanwhile or got a fresh entry some other way (which is at least as new)."""
+        entry = self._entry(value)
         with self._lock:
             e = self._data.get(key)
             if self._gen(key) == generation and (e is None or e.expires < time.monotonic()):
-                self._data[key] = Entry(value, time.time(), time.monotonic() + self.ttl)
+                self._data[key] = entry
                 self.epoch += 1
 
     def touch(self) -> None:

@@ -6,6 +6,10 @@ Exception hierarchy::
       RemoteError             an AWS call failed; keeps the AWS code and request id
       InputError              the user's bytes were refused before reaching AWS (EINVAL/EFBIG)
 
+    DamagedAnswer(Exception)  an answer that arrived incomplete or unreadable: transient, never
+                              "absent" and never "the end of a listing" (raised inside botocore's
+                              parsing, translated to EIO once retries are exhausted)
+
 Nothing else crosses the FUSE boundary: ``fuse_ops`` turns any other exception into EIO.
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-__all__ = ["FsError", "InputError", "RemoteError", "errno_for_code", "is_transient", "translate"]
+__all__ = ["DamagedAnswer", "FsError", "InputError", "RemoteError", "errno_for_code", "is_transient", "translate"]
 
 
 class FsError(OSError):
@@ -48,6 +52,11 @@ class RemoteError(FsError):
         super().__init__(err, reason)
         self.code = code
         self.request_id = request_id
+
+
+class DamagedAnswer(Exception):
+    """An answer that is not whole: cut short, failing its checksum, or lacking the fields its
+    operation always has."""
 
 
 # AWS error code -> errno. Matched exactly first, then by suffix (".NotFound", "NotFoundException").
@@ -107,6 +116,11 @@ _TABLE: dict[str, int] = {
     "Unavailable": errno.EIO,
 }
 
+_THROTTLING = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown", "TooManyRequestsException",
+}
+
 _TRANSIENT_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
     "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown",
@@ -146,12 +160,29 @@ def _code_status(exc: BaseException) -> tuple[str, int]:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the same call may succeed: throttling, 5xx, broken connections."""
-    if isinstance(exc, _CONNECTION_ERRORS):
+    if isinstance(exc, (_CONNECTION_ERRORS, DamagedAnswer)):
         return True
     if isinstance(exc, ResponseParserError):
         return False  # e.g. moto's HTML 500 for an unimplemented action: retrying will not help
     code, status = _code_status(exc)
     return code in _TRANSIENT_CODES or status >= 500 or status == 429
+
+
+_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)  # no connection: the request never left
+
+
+def may_have_applied(exc: BaseException) -> bool:
+    """Whether a failed request may nevertheless have been carried out by AWS: the connection went
+    after the request was (or may have been) sent, the answer was damaged, or the service failed
+    (5xx) — as opposed to a refusal (4xx, throttling) or a request that never left."""
+    if isinstance(exc, _NOT_SENT):
+        return False
+    if isinstance(exc, (ConnectionClosedError, ReadTimeoutError, DamagedAnswer)):
+        return True
+    code, status = _code_status(exc)
+    if code in _THROTTLING:
+        return False
+    return status >= 500
 
 
 def translate(exc: BaseException, what: str = "") -> FsError:
@@ -167,6 +198,8 @@ def translate(exc: BaseException, what: str = "") -> FsError:
         out: FsError = RemoteError(err, f"{prefix}{code}: {message}", code, rid)
     elif isinstance(exc, _CONNECTION_ERRORS):
         out = RemoteError(errno.EIO, f"{prefix}cannot reach AWS: {exc}", type(exc).__name__)
+    elif isinstance(exc, DamagedAnswer):
+        out = RemoteError(errno.EIO, f"{prefix}damaged answer from AWS: {exc}", "DamagedAnswer")
     elif isinstance(exc, ResponseParserError):
         out = RemoteError(errno.EIO, f"{prefix}unreadable answer from AWS (action not supported by this endpoint?)",
                           "ResponseParserError")

@@ -116,6 +116,7 @@ def ino_of(path: str) -> int:
 
 
 STAT_MEMO_SECONDS = 1.0
+SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
 
 
@@ -131,7 +132,7 @@ class Filesystem:
                  uid: Optional[int] = None, gid: Optional[int] = None, endpoint_url: Optional[str] = None) -> None:
         self.aws = aws
         self.regions = list(regions)
-        self.cache = Cache(cache_ttl)
+        self.cache = Cache(cache_ttl, caller=lambda: self.caller_pid())
         self.read_only = read_only
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
@@ -145,6 +146,8 @@ class Filesystem:
         self.rendered = Memo(20_000)      # path -> (stored item, rendered bytes)
         self._node_memo = Memo(20_000)    # path -> (cache epoch, (when, checked node))
         self._handles: dict[int, Handle] = {}
+        self._save_locks = [threading.Lock() for _ in range(SAVE_LOCKS)]
+        self._dirs: dict[int, dict] = {}  # open directory -> the cache entries its listing is read from
         self._next_fh = 1
         self._hlock = threading.Lock()
         self._writers: dict[str, set[int]] = {}
@@ -235,14 +238,41 @@ class Filesystem:
     def _stat_of(self, path: str) -> Stat:
         return self.stat_node(path, self.node(path))
 
-    def readdir(self, path: str, offset: int = 0) -> Iterator[tuple[str, int, int, int]]:
-        """``(name, mode, ino, next_offset)`` from ``offset`` on; "." and ".." come first."""
-        try:
-            yield from self._readdir(path, offset)
-        except FsError as e:
-            if e.errno != errno.ENOENT:
-                self.errors.add(path, "readdir", e)
-            raise
+    def opendir(self, path: str) -> int:
+        """A directory handle: its reads go on over the listing they started with."""
+        with self._hlock:
+            fh = self._next_fh
+            self._next_fh += 1
+            self._dirs[fh] = {}
+            return fh
+
+    def releasedir(self, path: str, fh: int) -> None:
+        with self._hlock:
+            self._dirs.pop(fh, None)
+
+    def readdir(self, path: str, offset: int = 0, fh: Optional[int] = None) -> Iterator[tuple[str, int, int, int]]:
+        """``(name, mode, ino, next_offset)`` from ``offset`` on; "." and ".." come first.
+
+        Through a directory handle (``fh`` from :meth:`opendir`), every read after the first goes
+        on over the same listing: a listing that expires or is dropped meanwhile (a failed write,
+        the TTL) is neither mixed with a newer one nor skipped into; reading from 0 starts anew."""
+        pins = self._dirs.get(fh) if fh is not None else None
+        if pins is None:
+            pins = {}
+        elif offset == 0:
+            pins.clear()  # rewinddir: a new listing
+        it = self._readdir(path, offset)
+        while True:
+            with self.cache.pinned(pins):
+                try:
+                    entry = next(it)
+                except StopIteration:
+                    return
+                except FsError as e:
+                    if e.errno != errno.ENOENT:
+                        self.errors.add(path, "readdir", e)
+                    raise
+            yield entry
 
     def _readdir(self, path: str, offset: int) -> Iterator[tuple[str, int, int, int]]:
         if path in self.overlay.dirs and not self._exists_remote(path):
@@ -297,7 +327,7 @@ class Filesystem:
         if local is not None:
             if flags & os.O_TRUNC:
                 del local.data[:]
-            return self._open_local(path, local, writing, dirty=bool(flags & os.O_TRUNC))
+            return self._open_local(path, local, writing, dirty=bool(flags & os.O_TRUNC), flags=flags)
         if self.overlay.whiteout_of(path) and not writing:
             raise FsError(errno.ENOENT, f"{path}: no such entry")
         try:
@@ -315,7 +345,7 @@ class Filesystem:
         if not isinstance(node, File):
             raise FsError(errno.ELOOP, f"{path}: is a symbolic link")
         if not writing:
-            data = self.overlay.served(path, node.content())
+            data = self.overlay.seen(path, self.reader(), node.content())
             return self._add_handle(Handle(node, path, bytearray(data or b""), data, writing=False))
         if not node.writable:
             raise FsError(errno.EACCES, f"{path}: this file is read-only")
@@ -323,12 +353,13 @@ class Filesystem:
             return self._add_handle(Handle(node, path, bytearray(), None, writing=True))
         current = node.content()
         trunc = bool(flags & os.O_TRUNC)
-        # the writer's base: what it reads through this handle (O_RDWR), else what this path
-        # last showed a reader (an editor read it earlier and now writes it whole)
+        # the writer's base: what it reads through this handle (O_RDWR), else what this process
+        # (or its session) last read at this path (an editor read it earlier and now writes it
+        # whole; `cp`/`>` after a `cat`), else what AWS has now (a writer that never read it)
         reads_here = (flags & os.O_ACCMODE) == os.O_RDWR and not trunc
-        base = current if reads_here else (self.overlay.served(path) or current)
+        base = current if reads_here else (self.overlay.base_for(path, self.reader()) or current)
         return self._add_handle(Handle(node, path, bytearray(b"" if trunc else current), base, writing=True,
-                                       dirty=trunc))
+                                       dirty=trunc), flags)
 
     @recorded
     def create(self, path: str, mode: int, flags: int = os.O_WRONLY) -> int:
@@ -349,12 +380,14 @@ class Filesystem:
         self.overlay.files[path] = local
         return self._open_local(path, local, writing=True, dirty=False)
 
-    def _open_local(self, path: str, local: LocalFile, writing: bool, dirty: bool) -> int:
+    def _open_local(self, path: str, local: LocalFile, writing: bool, dirty: bool, flags: int = 0) -> int:
         with self.overlay.lock:
             local.opens += 1
-        return self._add_handle(Handle(local.node, path, local.data, local.base, writing, local=local, dirty=dirty))
+        return self._add_handle(Handle(local.node, path, local.data, local.base, writing, local=local, dirty=dirty),
+                                flags)
 
-    def _add_handle(self, h: Handle) -> int:
+    def _add_handle(self, h: Handle, flags: int = 0) -> int:
+        h.append = bool(flags & os.O_APPEND)
         with self._hlock:
             fh = self._next_fh
             self._next_fh += 1
@@ -389,6 +422,8 @@ class Filesystem:
             self._run_ctl(path, h.node, data)
             return len(data)
         with h.lock:
+            if h.append:
+                offset = len(h.data)  # not the kernel's idea of the size, which may be a second old
             if offset > len(h.data):
                 h.data.extend(b"\0" * (offset - len(h.data)))
             h.data[offset:offset + len(data)] = data
@@ -413,11 +448,16 @@ class Filesystem:
         elif lines > 1 and h.early is not None:
             before, committed = h.early[0], (h.local.base if h.local is not None else h.base)
             h.early = None
-            if before is None:  # the value did not exist before this write
-                parent, name = self._parent(path)
-                self.tx.run(path, parent.plan_unlink(name))
-            else:
-                self.tx.run(path, h.node.plan(committed, before))  # type: ignore[union-attr]
+            try:
+                if before is None:  # the value did not exist before this write
+                    parent, name = self._parent(path)
+                    self.tx.run(path, parent.plan_unlink(name))
+                else:
+                    self.tx.run(path, h.node.plan(committed, before))  # type: ignore[union-attr]
+            except FsError as e:
+                raise FsError(errno.EIO, "a value is one line, this write has more; its first line, applied as "
+                              f"soon as it was written, could not be undone ({e.reason}): the value now is "
+                              "that first line") from e
             if h.local is not None:
                 h.local.base = before
             h.base = before
@@ -485,10 +525,13 @@ class Filesystem:
             raise h.failed[1]
         base = h.local.base if h.local is not None else h.base
         try:
-            self.tx.run(path, h.node.plan(base, data))
+            with self.saving(path):
+                self.tx.run(path, h.node.plan(base, data))
         except FsError as e:
-            if isinstance(e, InputError):
-                h.failed = (data, e)  # the same bytes would be refused again: no second AWS call
+            # the answer for these bytes through this handle: a close() after a failed write() or
+            # fsync() says the same, and does not quietly try again (and succeed behind the
+            # error the writer was given); a new open tries anew
+            h.failed = (data, e)
             # after a conflict the base stays what the writer saw: an editor's attempt to put its
             # backup back must not overwrite the other change (reading the file again moves it)
             raise
@@ -499,7 +542,7 @@ class Filesystem:
         if h.local is not None:
             h.local.base = data
         self.overlay.clear_whiteout(path)
-        self.overlay.served(path, data)
+        self.overlay.seen(path, self.reader(), data)
 
     def release(self, path: str, fh: int) -> None:
         with self._hlock:
@@ -561,7 +604,7 @@ class Filesystem:
             # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay)
             data = src.content()
             self.overlay.files[new] = LocalFile(bytearray(data), time.time())
-            self.overlay.whiteout(old, self.overlay.served(old) or data)
+            self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or data)
             return
         dst = self._existing_file(new) or parent.child_for_create(name)
         self.tx.run(old, src.plan_rename(dst))
@@ -572,20 +615,21 @@ class Filesystem:
         whiteout = self.overlay.whiteout_of(new)
         target = None if whiteout else self._existing_file(new)
         if target is not None:
-            base = self.overlay.served(new) or target.content()
+            base = self.overlay.base_for(new, self.reader()) or target.content()
         else:
             target = parent.child_for_create(name)
             base = whiteout[1] if whiteout else None
         if target.ctl:
             raise FsError(errno.EACCES, f"{new}: write verbs to ctl instead of replacing it")
         data = bytes(local.data)
-        self.tx.run(new, target.plan(base, data))
+        with self.saving(new):
+            self.tx.run(new, target.plan(base, data))
         with self.overlay.lock:
             self.overlay.files.pop(old, None)
             self.overlay.files.pop(new, None)
             self.overlay.dirs.discard(os.path.dirname(new))
         self.overlay.clear_whiteout(new)
-        self.overlay.served(new, data)
+        self.overlay.seen(new, self.reader(), data)
 
     @recorded
     def symlink(self, path: str, target: str) -> None:
@@ -643,6 +687,19 @@ class Filesystem:
             local.mtime = times[1]
 
     # -- helpers ------------------------------------------------------------------------------------
+    def saving(self, path: str) -> threading.Lock:
+        """Held while a document is checked and saved: saves of one path in this mount take turns,
+        so two writers here cannot both pass the check before either puts."""
+        return self._save_locks[hash(path) % SAVE_LOCKS]
+
+    def reader(self) -> tuple[int, int]:
+        """(pid, session id) of the process behind this request: whose reading a save is based on."""
+        pid = self.caller_pid()
+        try:
+            return pid, os.getsid(pid) if pid > 0 else 0
+        except OSError:
+            return pid, 0
+
     def _writable_mount(self, path: str) -> None:
         if self.read_only:
             raise FsError(errno.EROFS, f"{path}: read-only mount")

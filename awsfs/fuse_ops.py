@@ -129,35 +129,10 @@ class AwsfsOperations(fuse.Operations):
     flag_nullpath_ok = True
 
     def __init__(self, fs: Filesystem, on_ready: Optional[Callable[[], None]] = None,
-                 max_background: int = 0, attr_timeout: float = 0.0) -> None:
+                 max_background: int = 0) -> None:
         self.fs = fs
         self._on_ready = on_ready
         self._max_background = max_background or MAX_BACKGROUND
-        #: how long the kernel keeps the attributes it is told (mount option attr_timeout)
-        self.attr_timeout = attr_timeout
-        self._told: dict[str, tuple[int, float]] = {}  # path -> (size, when) the kernel was told
-
-    def _tell(self, path: str, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Remember the size the kernel is about to cache for ``path`` (while it may keep it)."""
-        if self.attr_timeout and path:
-            told = self._told
-            if len(told) >= TOLD_KEEP:  # in place: other threads are telling at the same time
-                cutoff = time.monotonic() - self.attr_timeout
-                for p in [p for p, t in list(told.items()) if t[1] <= cutoff]:
-                    told.pop(p, None)
-            told[path] = (attrs.get("st_size", 0), time.monotonic())
-        return attrs
-
-    def _settle(self, path: str, size: int) -> None:
-        """Before anyone reads ``path`` through a new open: if the kernel may still hold another
-        size for it (told less than attr_timeout ago), make it forget, or it would cut the read
-        short (or pad it) at the old size. Covers every cause alike: a save, ``state`` after
-        ``echo stop > ctl``, a change in AWS picked up when the cache expired."""
-        told = self._told.get(path)
-        # the kernel's clock starts when it receives the answer, a little after it was told here
-        if told is not None and told[0] != size and time.monotonic() - told[1] < self.attr_timeout + 0.5:
-            self._told.pop(path, None)  # two opens of one file may both get here
-            invalidate_path(path)
 
     def init_with_config(self, conn_info: Any, config_3: Any) -> None:
         tune_connection(conn_info, self._max_background)
@@ -166,15 +141,24 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
-        return self._tell(path, self.fs.getattr(path, None if fh is None else _fh(fh)).as_dict)
+        return self.fs.getattr(path, None if fh is None else _fh(fh)).as_dict
+
+    @_op
+    def opendir(self, path: str) -> int:
+        return self.fs.opendir(path)
+
+    @_op
+    def releasedir(self, path: str, fh: int) -> int:
+        self.fs.releasedir(path, fh)
+        return 0
 
     @_op
     def readdir_with_offset(self, path: str, offset: int, fh: Any):
-        entries = self.fs.readdir(path, offset)
+        entries = self.fs.readdir(path, offset, fh)
         return _started((name, {"st_mode": mode, "st_ino": ino}, nxt) for name, mode, ino, nxt in entries)
 
     @_op
-    def readdir_plus(self, path: str, offset: int):
+    def readdir_plus(self, path: str, offset: int, fh: Optional[int] = None):
         """``(name, attrs, next offset, full)``: readdir_with_offset's entries with their attributes.
 
         Files' attributes come from the same cache as the listing (no AWS call per entry). A
@@ -185,13 +169,13 @@ class AwsfsOperations(fuse.Operations):
         base = path.rstrip("/")
 
         def entries():
-            for name, mode, ino, nxt in self.fs.readdir(path, offset):
+            for name, mode, ino, nxt in self.fs.readdir(path, offset, fh):
                 attrs = None
                 # directories go bare: their attributes are constant, but knowing one exists can
                 # cost an AWS call (a table's DescribeTable), which a plain `ls` must not pay
                 if nxt <= PLUS_ENTRIES and not stat.S_ISDIR(mode):
                     try:
-                        attrs = self._tell(f"{base}/{name}", self.fs.getattr(f"{base}/{name}").as_dict)
+                        attrs = self.fs.getattr(f"{base}/{name}").as_dict
                     except FsError:
                         pass
                 yield name, attrs or {"st_mode": mode, "st_ino": ino}, nxt, attrs is not None
@@ -204,10 +188,11 @@ class AwsfsOperations(fuse.Operations):
     @_op
     def open(self, path: str, fi: Any) -> int:
         fi.fh = self.fs.open(path, fi.flags)
-        if self.attr_timeout and not fi.flags & os.O_TRUNC:
-            self._settle(path, self.fs.open_size(fi.fh))
-        if self.fs.is_volatile(path):
-            fi.direct_io = 1
+        # every read is served from this handle's own copy, whatever size the kernel holds for the
+        # file (which a writer's O_TRUNC, a save of another size or a change in AWS makes stale):
+        # a reader gets the version it opened, whole, and the kernel need not be told to forget
+        # sizes from inside a request (which could deadlock against a reader holding a page)
+        fi.direct_io = 1
         no_flush_for_readers(fi)
         return 0
 
@@ -223,6 +208,7 @@ class AwsfsOperations(fuse.Operations):
     @_op
     def create(self, path: str, mode: int, fi: Any) -> int:
         fi.fh = self.fs.create(path, mode, fi.flags)
+        fi.direct_io = 1
         return 0
 
     @_op
@@ -321,22 +307,6 @@ _CAP_READDIRPLUS_AUTO = 1 << 14  # libfuse 3: FUSE_CAP_READDIRPLUS_AUTO
 PLUS_ENTRIES = 5_000
 #: kernel requests in flight at once (and libfuse 3's worker threads)
 MAX_BACKGROUND = 64
-#: seconds the kernel keeps attributes on libfuse 3, where awsfs can make it forget them
-ATTR_TIMEOUT_3 = 1.0
-#: sizes told to the kernel that are remembered at most (older than attr_timeout are dropped first)
-TOLD_KEEP = 50_000
-
-
-def invalidate_path(path: str) -> None:
-    """Make the kernel forget what it caches of ``path`` (libfuse 3; from a request handler)."""
-    fuse_ptr = fuse._libfuse.fuse_get_context().contents.fuse
-    _invalidate(ctypes.c_void_p(fuse_ptr), path.encode("utf-8", "surrogateescape"))
-
-
-if fuse.fuse_version_major >= 3:
-    _invalidate = fuse._libfuse.fuse_invalidate_path
-    _invalidate.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    _invalidate.restype = ctypes.c_int
 
 
 def tune_connection(conn_info: Any, max_background: int) -> None:
@@ -358,7 +328,8 @@ class Binding(fuse.FUSE):
         if not flags & _READDIR_PLUS or path is None:
             return super().readdir_fuse_3(path, buf, filler, offset, fip, flags)
         st = fuse.c_stat()
-        for name, attrs, nxt, full in self.operations.readdir_plus(path.decode(self.encoding, self.errors), offset):
+        for name, attrs, nxt, full in self.operations.readdir_plus(path.decode(self.encoding, self.errors), offset,
+                                                                   fip.contents.fh):
             ctypes.memset(ctypes.byref(st), 0, ctypes.sizeof(st))
             fuse.set_st_attrs(st, attrs, use_ns=True)
             if filler(buf, name.encode(self.encoding, self.errors), st, nxt, _FILL_DIR_PLUS if full else 0):
@@ -405,7 +376,7 @@ def _chain(first, it):
 
 
 # Kernel cache settings (see README "Kernel cache settings").
-DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0, "negative_timeout": 0,
+DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 1, "negative_timeout": 0,
                    "big_writes": True, "hard_remove": True}
 
 
@@ -419,8 +390,6 @@ def mount_options(options: Optional[dict[str, Any]] = None, read_only: bool = Fa
         opts["ro"] = True
     if fuse.fuse_version_major >= 3:
         opts.pop("big_writes", None)  # always on in libfuse 3, which refuses the option
-        if "attr_timeout" not in (options or {}):
-            opts["attr_timeout"] = ATTR_TIMEOUT_3
         if fuse.fuse_version_minor >= 12:
             # libfuse 3 serves with at most 10 threads by default; libfuse 2 has no limit. Requests
             # wait on AWS, so as many as the kernel sends in the background may wait at once.
@@ -433,5 +402,5 @@ def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Opt
     fs.caller_pid = lambda: fuse.fuse_get_context()[2]
     fs.binding = BINDING
     opts = mount_options(options, fs.read_only)
-    ops = AwsfsOperations(fs, on_ready, attr_timeout=float(opts.get("attr_timeout", 0)))
+    ops = AwsfsOperations(fs, on_ready)
     Binding(ops, os.path.abspath(mountpoint), foreground=foreground, nothreads=False, raw_fi=True, **opts)

@@ -22,7 +22,8 @@ from .nodes import File
 __all__ = ["Handle", "LocalFile", "Overlay"]
 
 WHITEOUT_SECONDS = 30.0
-SERVED_KEEP = 10000
+SERVED_KEEP = 10000   # paths whose readers are remembered
+READERS_KEEP = 64     # readers remembered per path
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Handle:
     failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
     early: Optional[tuple[Optional[bytes]]] = None   # a one-line value committed early: what it replaced
     removed: bool = False              # rm removed its name while it was open: never committed
+    append: bool = False               # O_APPEND: every write goes at the end of the buffer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -56,19 +58,41 @@ class Overlay:
         self.files: dict[str, LocalFile] = {}
         self.dirs: set[str] = set()
         self._whiteouts: dict[str, tuple[float, Optional[bytes]]] = {}
-        self._served: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._served: collections.OrderedDict[str, dict[tuple[str, int], bytes]] = collections.OrderedDict()
         self.lock = threading.RLock()
 
-    # what each path last showed a reader: the base of a later save
-    def served(self, path: str, data: Optional[bytes] = None) -> Optional[bytes]:
+    # what each path last showed each reader: the base of that reader's later save
+    def seen(self, path: str, who: tuple[int, int], data: bytes) -> bytes:
+        """Remember that process ``who[0]`` (of session ``who[1]``) read (or saved) ``data`` at ``path``."""
         with self.lock:
-            if data is not None:
-                self._served[path] = data
-                self._served.move_to_end(path)
+            readers = self._served.get(path)
+            if readers is None:
+                readers = self._served[path] = {}
                 while len(self._served) > SERVED_KEEP:
                     self._served.popitem(last=False)
-                return data
-            return self._served.get(path)
+            else:
+                self._served.move_to_end(path)
+            pid, sid = who
+            readers[("pid", pid)] = data
+            if sid:
+                readers[("sid", sid)] = data
+            if len(readers) > READERS_KEEP:  # many short-lived readers of one path: the oldest go
+                for k in list(readers)[:len(readers) - READERS_KEEP]:
+                    del readers[k]
+            return data
+
+    def base_for(self, path: str, who: tuple[int, int]) -> Optional[bytes]:
+        """What ``who`` last read at ``path``: that process's own reading, else its session's
+        (``cat f``, edit a copy, ``cp copy f`` are one session's commands); None if neither read it."""
+        with self.lock:
+            readers = self._served.get(path)
+            if readers is None:
+                return None
+            pid, sid = who
+            got = readers.get(("pid", pid))
+            if got is None and sid:
+                got = readers.get(("sid", sid))
+            return got
 
     def forget_served(self, path: str) -> None:
         with self.lock:

@@ -171,30 +171,49 @@ class Listing:
 
     def __init__(self, fetch: Callable[[Any], tuple[list[tuple[str, Any]], Any]]) -> None:
         self._fetch = fetch
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()       # the entries: held only briefly, never across a call
+        self._fetching = threading.Lock()   # one page fetch at a time
         self.names: list[str] = []
         self.index: dict[str, Any] = {}
         self.complete = False
         self.pages = 0
         self._token: Any = None
+        #: names written through while a page was being fetched: that page is older than them
+        self._touched: Optional[set] = None
 
     def _fetch_page(self) -> None:
-        # caller holds the lock
-        entries, token = self._fetch(self._token)
-        self.pages += 1
-        for name, value in entries:
-            if name not in self.index:
-                self.names.append(name)
-            self.index[name] = None if value is None else self.pack(value)
-        self._token = token
-        if not token:
-            self.complete = True
+        # caller holds _fetching; lookups of what is known go on meanwhile (no head-of-line wait)
+        with self._lock:
+            token = self._token
+            self._touched = set()
+        try:
+            entries, token = self._fetch(token)
+            with self._lock:
+                self.pages += 1
+                for name, value in entries:
+                    if name not in self.index:
+                        self.names.append(name)
+                    elif name in self._touched:
+                        continue
+                    self.index[name] = None if value is None else self.pack(value)
+                self._token = token
+                if not token:
+                    self.complete = True
+        finally:
+            with self._lock:
+                self._touched = None
+
+    def _touch(self, name: Any) -> None:
+        # caller holds _lock
+        if self._touched is not None:
+            self._touched.add(name)
 
     def ensure(self, count: Optional[int] = None) -> None:
         """Fetch pages until ``count`` entries are known (all of them when None)."""
-        with self._lock:
-            while not self.complete and (count is None or len(self.names) < count):
-                self._fetch_page()
+        while not self.complete and (count is None or len(self.names) < count):
+            with self._fetching:
+                if not self.complete and (count is None or len(self.names) < count):
+                    self._fetch_page()
 
     def iter_from(self, offset: int, values: bool = True) -> Iterator[tuple[str, Any]]:
         """``(name, value)`` from entry ``offset`` on, fetching pages as needed; with
@@ -213,6 +232,7 @@ class Listing:
     def put(self, name: str, value: Any) -> None:
         """Write-through: the entry as AWS now has it (appended when new)."""
         with self._lock:
+            self._touch(name)
             if name not in self.index:
                 self.names.append(name)
             self.index[name] = None if value is None else self.pack(value)
@@ -220,6 +240,7 @@ class Listing:
     def drop(self, name: str) -> None:
         """Write-through of a deletion: the entry is marked gone, keeping everyone's offsets."""
         with self._lock:
+            self._touch(name)
             if name in self.index:
                 self.index[name] = self.GONE
 

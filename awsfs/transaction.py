@@ -39,6 +39,20 @@ class Mutation:
     update: Optional[Callable[[dict[str, Any]], None]] = None
     #: what a conflict (ESTALE: a condition failed) means here, in words
     conflict: str = ""
+    #: sending it twice does what sending it once does (tags, instance state verbs, DeleteItem):
+    #: it is retried after any transient failure, even one after AWS may have received it
+    repeatable: bool = False
+    #: for a change that is not repeatable, after a failure that leaves its outcome unknown: asks
+    #: AWS whether it was applied (True), was not (False: it is sent again) or cannot tell (None)
+    verify: Optional[Callable[[], Optional[bool]]] = None
+
+
+VERIFY_ROUNDS = 3  # a change found not applied after an unknown outcome is sent again this often
+
+
+def unknown_outcome(m: Mutation, e: FsError) -> FsError:
+    return FsError(errno.EIO, f"{m.what or m.operation}: the outcome is unknown: AWS may or may not have made "
+                   f"this change ({e.reason}); look before trying again")
 
 
 class Transactions:
@@ -57,7 +71,7 @@ class Transactions:
             try:
                 if m.precheck is not None:
                     m.precheck()
-                resp = self.aws.call(m.service, m.region, m.operation, **m.params)
+                resp = self._send(m)
                 results.append(resp)
             except FsError as e:
                 outcome, err = "error", e
@@ -76,6 +90,32 @@ class Transactions:
                     "duration_ms": round((time.monotonic() - start) * 1000, 1),
                     **({"error": err.reason} if err else {})})
         return results
+
+    def _send(self, m: Mutation) -> dict[str, Any]:
+        """The call, sent once more only where that is safe; an unknown outcome is looked up."""
+        last: Optional[FsError] = None
+        for _ in range(VERIFY_ROUNDS):
+            try:
+                return self.aws.send(m.service, m.region, m.operation, m.params, repeatable=m.repeatable)
+            except FsError as e:
+                if not getattr(e, "unknown", False):
+                    raise
+                last = e
+                if m.verify is None:
+                    raise unknown_outcome(m, e) from e
+                try:
+                    applied = m.verify()
+                except FsError as v:
+                    raise unknown_outcome(m, e) from v
+                log.info("mutation outcome checked", extra={
+                    "event": "mutation", "mutation": m.what or m.operation, "operation": m.operation,
+                    "applied": applied, "error": e.reason})
+                if applied is None:
+                    raise unknown_outcome(m, e) from e
+                if applied:
+                    return {"ResponseMetadata": {"Attempts": getattr(e, "attempts", 0), "Verified": True}}
+        assert last is not None
+        raise unknown_outcome(m, last) from last
 
     def _refresh(self, m: Mutation, resp: Optional[dict[str, Any]]) -> None:
         """Make the cache show the new state: write through on success, else drop what is affected."""

@@ -56,34 +56,3 @@ def test_python_threads_are_left_alone():
     t.join()
     fuse_ops.keep_thread_state()  # the main thread
     assert fuse_ops._kept == states
-
-
-def test_two_opens_of_a_changed_file_at_once_both_succeed(monkeypatch):
-    """Two programs open a file whose size changed since the kernel was told it, at the same time:
-    both make the kernel forget the old size, and neither open fails (it used to raise KeyError,
-    i.e. EIO, in one of them now and then)."""
-    ops = fuse_ops.AwsfsOperations.__new__(fuse_ops.AwsfsOperations)
-    ops.attr_timeout, ops._told = 1.0, {}
-    monkeypatch.setattr(fuse_ops, "invalidate_path", lambda path: None)
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows within a few thousand
-    errors = []
-    try:
-        for _ in range(5000):
-            ops._tell("/t/a.json", {"st_size": 10})
-            barrier = threading.Barrier(2)
-
-            def open_it():
-                barrier.wait()
-                try:
-                    ops._settle("/t/a.json", 12)
-                except Exception as e:
-                    errors.append(e)
-            threads = [threading.Thread(target=open_it) for _ in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert errors == []

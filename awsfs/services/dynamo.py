@@ -9,9 +9,11 @@ served from a finished Scan, else one Query; an item nobody listed costs one Get
 """
 from __future__ import annotations
 
+import collections
 import errno
 import logging
 import pickle
+import time
 from typing import Any, Optional
 
 from .. import caller, itemjson
@@ -24,6 +26,7 @@ log = logging.getLogger("awsfs.dynamo")
 
 SUFFIX = ".json"
 TABLE_FILE = ".table.json"
+SCAN_LIMIT: Optional[int] = None  # items per Scan page (None: DynamoDB's 1 MB pages)
 
 
 # -- data, through the cache -----------------------------------------------------------------
@@ -87,17 +90,22 @@ class ScanListing(PackedListing):
 
         def fetch(token: Any):
             params: dict[str, Any] = {"TableName": table}
+            if SCAN_LIMIT:
+                params["Limit"] = SCAN_LIMIT
             if token:
                 params["ExclusiveStartKey"] = token
             page = fs.aws.call("dynamodb", region, "Scan", **params)
             out: list[tuple[str, Any]] = []
-            for item in page.get("Items", []):
-                if len(keys) == 1:
-                    out.append((itemjson.key_name(item[keys[0][0]], SUFFIX), item))
-                else:
-                    pk = itemjson.key_name(item[keys[0][0]])
-                    sk = itemjson.key_name(item[keys[1][0]], SUFFIX)
-                    self.partitions.setdefault(pk, {})[sk] = self.pack(item)  # under the listing's lock
+            if len(keys) == 1:
+                out = [(itemjson.key_name(item[keys[0][0]], SUFFIX), item) for item in page["Items"]]
+                return out, page.get("LastEvaluatedKey")
+            packed = [(itemjson.key_name(item[keys[0][0]]), itemjson.key_name(item[keys[1][0]], SUFFIX),
+                       self.pack(item)) for item in page["Items"]]
+            with self._lock:
+                touched = self._touched or ()
+                for pk, sk, item in packed:
+                    if (pk, sk) not in touched:  # else written through since this page was asked for
+                        self.partitions.setdefault(pk, {})[sk] = item
                     out.append((pk, None))
             return out, page.get("LastEvaluatedKey")
         super().__init__(fetch)
@@ -110,11 +118,13 @@ class ScanListing(PackedListing):
 
     def put_item(self, pk: str, sk: str, item: dict) -> None:
         with self._lock:
+            self._touch((pk, sk))
             self.partitions.setdefault(pk, {})[sk] = self.pack(item)
         self.put(pk, None)
 
     def drop_item(self, pk: str, sk: str) -> None:
         with self._lock:
+            self._touch((pk, sk))
             part = self.partitions.get(pk, {})
             part.pop(sk, None)
             empty = not part
@@ -223,15 +233,26 @@ def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, p
 
 BATCH_KEYS = 100  # BatchGetItem's limit
 BATCH_AHEAD = 4   # BatchGetItems sent at once for the names a command gives
+PREFETCH_SECONDS = 3.0   # a prefetch that takes longer is given up (the lookup asks for its item alone)
+PREFETCH_PAUSE = 10.0    # after a failed prefetch, the same command's next lookups in the table do not try again
+_failed: "collections.OrderedDict[tuple, float]" = collections.OrderedDict()  # (pid, region, table) -> when
 
 
 def _prefetched(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
                 name: str) -> bool:
-    """:func:`_fetch_named`, as the prefetch it is: if the batch fails (a policy that allows
-    GetItem but not BatchGetItem, a name AWS refuses as a key), the lookup goes the usual way."""
+    """:func:`_fetch_named`, as the prefetch it is: if the batch fails or is slow (a policy that
+    allows GetItem but not BatchGetItem, a name AWS refuses as a key, throttling), the lookup goes
+    the usual way, and the command's next lookups here do not try again for a while."""
+    who = (fs.caller_pid(), region, table)
+    failed = _failed.get(who)
+    if failed is not None and time.monotonic() - failed < PREFETCH_PAUSE:
+        return False
     try:
         return _fetch_named(fs, region, table, keys, pkname, name)
     except FsError as e:
+        _failed[who] = time.monotonic()
+        while len(_failed) > 1000:
+            _failed.popitem(last=False)
         log.info("batch fetch failed; looking up one by one", extra={
             "event": "prefetch", "path": f"/dynamo/{region}/{table}", "errno": errno.errorcode.get(e.errno or 0, ""),
             "reason": e.reason})
@@ -263,10 +284,10 @@ def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pknam
     for _ in range(3):  # keys AWS leaves unprocessed are asked again, then left to GetItem
         pages = fs.aws.call_many("dynamodb", region, "BatchGetItem", [
             {"RequestItems": {table: {"Keys": pending[i:i + BATCH_KEYS]}}}
-            for i in range(0, len(pending), BATCH_KEYS)])
+            for i in range(0, len(pending), BATCH_KEYS)], timeout=PREFETCH_SECONDS)
         pending = []
         for page in pages:
-            found.update((name_of(it), it) for it in page.get("Responses", {}).get(table, []))
+            found.update((name_of(it), it) for it in page["Responses"].get(table, []))
             pending += (page.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
         if not pending:
             break
@@ -353,7 +374,7 @@ class ItemDir:
         region, table = node.region_ok(), node.params["table"]
         key = {n: value[n] for n, _ in keys}
         return [Mutation("dynamodb", region, "DeleteItem", {"TableName": table, "Key": key},
-                         touched(region, table), f"delete {table}/{name}",
+                         touched(region, table), f"delete {table}/{name}", repeatable=True,
                          update=lambda resp: write_through(self.fs, region, table, keys, delete=value))]
 
 
@@ -491,16 +512,20 @@ class ItemFile(TableNode, File):
                     raise FsError(errno.ESTALE, f"{where} was {'deleted' if got is None else 'changed'} in "
                                   "DynamoDB since you read it; your save was refused and the other change kept "
                                   "(re-open the file to see it)")
+                params.update(_unchanged_condition(hash_name, got))
             params["ConditionExpression"] = "attribute_exists(#k)"
         else:
             params["ConditionExpression"] = "attribute_not_exists(#k)"
-        conflict = (f"{where}: the item was deleted in DynamoDB since you read it; your save was refused"
+        conflict = (f"{where}: the item was changed or deleted in DynamoDB since you read it; your save was "
+                    "refused and the other change kept (re-open the file to see it)"
                     if base is not None else
                     f"{where}: an item with key {_key_text(item, keys)} already exists in {table} (created by "
                     "someone else, or listed under another name); open its file to change it")
         return [Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}",
                          precheck=precheck, update=lambda resp: write_through(self.fs, region, table, keys, put=item),
-                         conflict=conflict)]
+                         conflict=conflict,
+                         verify=lambda: _holds(self.fs, region, table, [
+                             ({n: item[n] for n, _ in keys}, item, None if base is None else base_item)]))]
 
     def plan_rename(self, dst: File) -> list[Mutation]:
         """``mv a.json b.json``: the item takes b's key, in one transaction (put b, delete a)."""
@@ -530,7 +555,44 @@ class ItemFile(TableNode, File):
             {"Delete": {"TableName": table, "Key": old_key, "ConditionExpression": "attribute_exists(#k)",
                         "ExpressionAttributeNames": {"#k": keys[0][0]}}}]},
             touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}",
-            update=lambda resp: write_through(self.fs, region, table, keys, put=moved, delete=src))]
+            update=lambda resp: write_through(self.fs, region, table, keys, put=moved, delete=src),
+            verify=lambda: _holds(self.fs, region, table, [(new_key, moved, None), (old_key, None, src)]))]
+
+
+def _holds(fs, region: str, table: str, states: list[tuple[dict, Optional[dict], Optional[dict]]]) -> Optional[bool]:
+    """After a write whose outcome is unknown, ``states`` being ``(key, after, before)`` (None: no
+    item): True if every key now holds what the write made, False if every key still holds what
+    it had before, None if neither (someone else changed it too: only a person can tell)."""
+    now = [fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key, ConsistentRead=True).get("Item")
+           for key, _, _ in states]
+
+    def same(a: Optional[dict], b: Optional[dict]) -> bool:
+        return a is None and b is None or a is not None and b is not None and itemjson.same_item(a, b)
+    if all(same(got, after) for got, (_, after, _) in zip(now, states)):
+        return True
+    if all(same(got, before) for got, (_, _, before) in zip(now, states)):
+        return False
+    return None
+
+
+CONDITION_CHARS = 4096  # DynamoDB's limit on an expression's length
+
+
+def _unchanged_condition(hash_name: str, seen: dict) -> dict[str, Any]:
+    """A put condition that holds only while the item is still ``seen`` (as DynamoDB gave it):
+    every attribute it had, unchanged. DynamoDB checks it atomically with the put, closing the gap
+    after the check's GetItem. Its limits: an attribute added meanwhile by someone else is not
+    noticed by it (the GetItem just before is), and an item with so many attributes that the
+    expression would pass DynamoDB's 4 KB is only checked by that GetItem."""
+    names, values, terms = {"#k": hash_name}, {}, ["attribute_exists(#k)"]
+    for i, (attr, av) in enumerate(sorted(seen.items())):
+        names[f"#a{i}"], values[f":a{i}"] = attr, av
+        terms.append(f"#a{i} = :a{i}")
+    expression = " AND ".join(terms)
+    if len(expression) > CONDITION_CHARS:
+        return {}
+    return {"ConditionExpression": expression, "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values}
 
 
 def _shown(av: dict) -> str:

@@ -192,7 +192,7 @@ class InstanceType(InstanceNode, File):
                                        f"(echo stop > ctl)")
         return [Mutation("ec2", region, "ModifyInstanceAttribute",
                          {"InstanceId": iid, "InstanceType": {"Value": value}}, touched(region, iid),
-                         f"set type of {iid} to {value}")]
+                         f"set type of {iid} to {value}", repeatable=True)]
 
 
 class InstanceCtl(InstanceNode, File):
@@ -210,8 +210,9 @@ class InstanceCtl(InstanceNode, File):
         if verb not in VERBS.get(state, VERB_CALLS):
             accepted = ", ".join(VERBS.get(state, ())) or "none"
             raise FsError(errno.EBUSY, f"cannot {verb} an instance that is {state} (accepted now: {accepted})")
+        # start, stop and terminate twice do what once does; a second reboot would reboot again
         return [Mutation("ec2", region, VERB_CALLS[verb], {"InstanceIds": [iid]}, touched(region, iid),
-                         f"{verb} {iid}")]
+                         f"{verb} {iid}", repeatable=verb != "reboot")]
 
     def content(self) -> bytes:
         state = self.inst()["State"]["Name"]
@@ -234,7 +235,7 @@ class TagsDir(InstanceNode, Dir):
         tag.check()
         region, iid = self.region_ok(), self.params["iid"]
         return [Mutation("ec2", region, "DeleteTags", {"Resources": [iid], "Tags": [{"Key": tag.key()}]},
-                         touched(region, iid), f"delete tag {tag.key()} of {iid}")]
+                         touched(region, iid), f"delete tag {tag.key()} of {iid}", repeatable=True)]
 
 
 class TagFile(InstanceNode, File):
@@ -276,7 +277,7 @@ class TagFile(InstanceNode, File):
             return []
         region, iid = self.region_ok(), self.params["iid"]
         return [Mutation("ec2", region, "CreateTags", {"Resources": [iid], "Tags": [{"Key": key, "Value": value}]},
-                         touched(region, iid), f"tag {iid} {key}={value}")]
+                         touched(region, iid), f"tag {iid} {key} ({len(value)} characters)", repeatable=True)]
 
 
 class ImageLink(InstanceNode, Link):

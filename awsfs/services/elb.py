@@ -70,7 +70,8 @@ class MembersDir(BalancerNode, Dir):
     def _mutation(self, op: str, iid: str, what: str) -> list[Mutation]:
         region, name = self.region_ok(), self.params["name"]
         return [Mutation("elb", region, op, {"LoadBalancerName": name, "Instances": [{"InstanceId": iid}]},
-                         [("elb", region, "balancers")], f"{what} {iid} {'with' if 'reg' in what else 'from'} {name}")]
+                         [("elb", region, "balancers")], f"{what} {iid} {'with' if 'reg' in what else 'from'} {name}",
+                         repeatable=True)]  # registering a member (or deregistering a non-member) again changes nothing
 
     def plan_symlink(self, name: str, target: str) -> list[Mutation]:
         """``ln -s ../../../../ec2/<region>/instances/<id> <id>`` registers the instance."""
