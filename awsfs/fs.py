@@ -117,6 +117,8 @@ def ino_of(path: str) -> int:
 
 STAT_MEMO_SECONDS = 1.0
 SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
+#: the token of a stamp set by a save (see Filesystem._saved): the next content seen is the saved one
+SAVED = object()
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
 
 
@@ -186,16 +188,33 @@ class Filesystem:
         return value
 
     def _mtime(self, path: str, node: Node, content: bytes) -> float:
-        """Stable mtime: AWS's own time if it keeps one, else when this content was first seen."""
+        """Stable mtime: AWS's own time if it keeps one, else when this content was first seen
+        (or saved here: the first content seen after a save is the saved one, as rendered)."""
         digest = hashlib.blake2b(content, digest_size=16).digest()
         seen = self._stamps.peek(path)
+        if seen is not None and seen[0] is SAVED:
+            self._stamps.put(path, digest, seen[1])
+            return float(seen[1])
         if seen is not None and seen[0] == digest:
             return float(seen[1])
         hint = node.mtime_hint()
         when = time.time() if seen is not None or hint is None else hint
+        if seen is not None:
+            when = max(when, float(seen[1]))  # a change never moves the mtime back
         if seen is None and hint is None:
             when = self.started if path.startswith("/.awsfs") else time.time()
         self._stamps.put(path, digest, when)
+        return when
+
+    def _saved(self, path: str, when: float) -> float:
+        """A save of ``path`` has just succeeded: its mtime is ``when`` (the writer's last write),
+        never earlier than the one it showed before, and stays so once the file is read from AWS
+        (even as a re-rendering of what was written, or the same bytes as before the save)."""
+        seen = self._stamps.peek(path)
+        if seen is not None:
+            when = max(when, float(seen[1]))
+        self._stamps.put(path, SAVED, when)
+        self.cache.touch()  # attributes reused from before the save are stale (even if AWS is unchanged)
         return when
 
     def stat_node(self, path: str, node: Node) -> Stat:
@@ -220,6 +239,8 @@ class Filesystem:
                 data = bytes(h.data)
             if h.local is not None:
                 mtime = h.local.mtime
+            elif h.mtime is not None:  # written through this handle
+                mtime = h.mtime
             elif h.dirty or h.node is None:
                 mtime = time.time()
             else:
@@ -428,8 +449,9 @@ class Filesystem:
                 h.data.extend(b"\0" * (offset - len(h.data)))
             h.data[offset:offset + len(data)] = data
             h.dirty = True
+        h.mtime = time.time()
         if h.local is not None:
-            h.local.mtime = time.time()
+            h.local.mtime = h.mtime
         if h.node is not None and h.node.line_value:
             self._line_value_written(path, h)
         return len(data)
@@ -527,6 +549,8 @@ class Filesystem:
         try:
             with self.saving(path):
                 self.tx.run(path, h.node.plan(base, data))
+                # the mtime the writer sees now (from its open file) is the file's from now on
+                h.mtime = self._saved(path, h.local.mtime if h.local is not None else h.mtime or time.time())
         except FsError as e:
             # the answer for these bytes through this handle: a close() after a failed write() or
             # fsync() says the same, and does not quietly try again (and succeed behind the
@@ -540,6 +564,7 @@ class Filesystem:
         h.base = data
         self.overlay.dirs.discard(os.path.dirname(path))  # a partition made by mkdir now exists in AWS
         if h.local is not None:
+            h.local.mtime = h.mtime
             h.local.base = data
         self.overlay.clear_whiteout(path)
         self.overlay.seen(path, self.reader(), data)
@@ -601,9 +626,11 @@ class Filesystem:
         if not src.writable or src.ctl:
             raise FsError(errno.EACCES, f"{old}: cannot be renamed")
         if parent.is_scratch(name):
-            # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay)
+            # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay).
+            # It keeps the original's mtime, as rename does: put back after a failed save, the
+            # file shows the mtime the editor last saw
             data = src.content()
-            self.overlay.files[new] = LocalFile(bytearray(data), time.time())
+            self.overlay.files[new] = LocalFile(bytearray(data), self._mtime(old, src, data))
             self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or data)
             return
         dst = self._existing_file(new) or parent.child_for_create(name)
@@ -624,6 +651,7 @@ class Filesystem:
         data = bytes(local.data)
         with self.saving(new):
             self.tx.run(new, target.plan(base, data))
+            local.mtime = self._saved(new, local.mtime)
         with self.overlay.lock:
             self.overlay.files.pop(old, None)
             self.overlay.files.pop(new, None)

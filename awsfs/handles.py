@@ -49,6 +49,7 @@ class Handle:
     failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
     early: Optional[tuple[Optional[bytes]]] = None   # a one-line value committed early: what it replaced
     removed: bool = False              # rm removed its name while it was open: never committed
+    mtime: Optional[float] = None      # when last written through this handle, then when saved
     append: bool = False               # O_APPEND: every write goes at the end of the buffer
     lock: threading.Lock = field(default_factory=threading.Lock)
 

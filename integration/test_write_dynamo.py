@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -675,3 +676,85 @@ def test_unchanged_content_makes_no_aws_write(mnt, ddb_table, boto, tmp_path):
     mnt.sh(f"sed -i 's/\"z\"/\"zz\"/' {d}/a.json")
     assert writes(mnt) == {"dynamodb:PutItem": 1}
     assert get(boto, t, {"id": "a"})["m"] == {"k": [1, "zz"]}
+
+
+def test_vim_saves_in_tmux_keep_a_stable_forward_mtime(mnt, ddb_table, boto):
+    """An interactive vim (rename save: f -> f~, create f, write, fsync, close, unlink f~) saves twice
+    after two edits, then once more unchanged: no "The file has been changed since reading it!!!",
+    and each save leaves one mtime that stays put (also past libfuse 3's 1 s attribute timeout) and
+    is later than the one before it; a second process stat-ing the file all along never sees the
+    mtime go back. (The mount is outside /tmp: vim's 'backupskip' would hide the rename save.)"""
+    t = ddb_table([{"id": "doc", "color": "red", "size": Decimal(3)}])
+    d = f"dynamo/{R}/{t}"
+    f = mnt.p(f"{d}/doc.json")
+    sock = f"awsfs-{uuid.uuid4().hex[:8]}"
+    problems: list[str] = []
+
+    def screen() -> str:
+        return _tmux(sock, "capture-pane", "-p", "-t", "ed").stdout
+
+    def ex(cmd: str) -> None:
+        _tmux(sock, "send-keys", "-t", "ed", "-l", f":{cmd}")
+        _tmux(sock, "send-keys", "-t", "ed", "Enter")
+
+    # another process watching the file (as `ls -l`, make or a file manager would)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                m = os.stat(f).st_mtime_ns
+            except FileNotFoundError:  # between vim's rename(f -> f~) and its create(f)
+                m = None
+            if m is not None and (not seen or seen[-1] != m):
+                seen.append(m)
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    # -N: nocompatible, so backupcopy=auto (the rename save); -i NONE: no viminfo
+    _tmux(sock, "new-session", "-d", "-s", "ed", "-x", "150", "-y", "30", "-c", mnt.p(d),
+          "vim -N -u NONE -i NONE doc.json")
+    try:
+        wait_for(lambda: '"color": "red"' in screen(), what="vim to show the item")
+        before = os.stat(f).st_mtime_ns
+        saves = [("%s/red/blue/", "blue"), ("%s/blue/green/", "green"), (None, "green")]  # the last: no change
+        for n, (edit, color) in enumerate(saves, 1):
+            if edit:
+                ex(edit)
+                wait_for(lambda: f'"color": "{color}"' in screen(), what=f"edit {n}")
+            ex("redraw!")  # a clean message line: what follows is this :w's
+            wait_for(lambda: "written" not in screen(), what="the message line to clear")
+            ex("w")
+            wait_for(lambda: "written" in screen() or "(y/n)" in screen() or "E5" in screen(),
+                     what=f"vim to answer :w {n}")
+            if "changed since reading it" in screen():
+                problems.append(f":w {n}: vim warned 'The file has been changed since reading it!!!'")
+                _tmux(sock, "send-keys", "-t", "ed", "y")  # save anyway, and go on
+                wait_for(lambda: "written" in screen() or "E5" in screen(), what=f"vim to finish :w {n}")
+            assert "written" in screen(), f":w {n}:\n{screen()}"
+            wait_for(lambda: (get(boto, t, {"id": "doc"}) or {}).get("color") == color, timeout=5,
+                     what=f"DynamoDB to hold save {n}")
+            right_after = os.stat(f).st_mtime_ns
+            time.sleep(1.5)  # a person's pause before the next edit, longer than attr_timeout
+            later = os.stat(f).st_mtime_ns
+            if later != right_after:
+                problems.append(f":w {n}: the mtime moved after the save: {right_after / 1e9:.6f} -> {later / 1e9:.6f}")
+            if right_after <= before:
+                problems.append(f":w {n}: the mtime did not move forward: {before / 1e9:.6f} -> {right_after / 1e9:.6f}")
+            before = later
+        ex("q")
+        wait_for(lambda: _tmux(sock, "has-session", "-t", "ed", check=False).returncode != 0,
+                 what="vim to exit")
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+        _tmux(sock, "kill-server", check=False)
+    back = [(a / 1e9, b / 1e9) for a, b in zip(seen, seen[1:]) if b < a]
+    if back:
+        problems.append(f"another process saw the mtime go back: {back}")
+    assert not problems, "\n".join(problems)
+    assert get(boto, t, {"id": "doc"}) == {"id": "doc", "color": "green", "size": 3}
+    assert ls_a(mnt, d) == TABLE_DIR_EXTRAS | {"doc.json"}  # no doc.json~, .doc.json.swp or 4913 left
+    assert mnt.errors() == ""
