@@ -100,16 +100,16 @@ def mount_awsfs(local_aws, tmp_path, libfuse):
     made: list[str] = []
 
     def mount(*extra: str, regions: str = "us-east-1,eu-west-1", whiteout_seconds: float | None = None,
-              lib: str | None = None, barrier: tuple[str, int] | None = None) -> Mount:
+              lib: str | None = None, barrier: tuple[str, int] | None = None, setup: str = "") -> Mount:
         """``whiteout_seconds`` shortens how long an item renamed to a scratch name stays hidden
         (awsfs.handles.WHITEOUT_SECONDS, 30 s), so tests can watch it expire. ``barrier``
         (operation, n) holds the first n calls of an AWS operation until all n are in flight.
-        ``lib`` overrides the test's libfuse."""
+        ``lib`` overrides the test's libfuse; ``setup`` is more launcher code (a test knob)."""
         path = tempfile.mkdtemp(prefix="awsfs-it-", dir=MOUNT_BASE)
         log_file = str(tmp_path / f"awsfs-{len(made)}.log")
         args = [path, "--endpoint-url", local_aws.url, "--regions", regions, "--log-file", log_file, *extra]
         setup = "\n".join(([whiteout_setup(whiteout_seconds)] if whiteout_seconds is not None else []) +
-                           ([barrier_setup(*barrier)] if barrier else []))
+                           ([barrier_setup(*barrier)] if barrier else []) + ([setup] if setup else []))
         cmd = awsfs_launched(setup, *args) if setup else awsfs_cmd(*args)
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                            env={**os.environ, "FUSE_LIBRARY_NAME": lib or libfuse})
