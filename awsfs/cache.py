@@ -30,6 +30,8 @@ Key = tuple[Hashable, ...]
 
 COMMAND_SECONDS = 2.0   # an expired entry stays its loading command's while used this often
 COMMAND_MAX = 30.0      # and at most this long after it was loaded
+SWEEP_EVERY = 1000      # stores between two sweeps of expired entries (so the cache stays bounded)
+GENERATIONS_KEEP = 2_000  # invalidated prefixes remembered (for loads in flight) before a reset
 
 _pins: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("awsfs_pins", default=None)
 
@@ -58,6 +60,8 @@ class Cache:
         self._flights: dict[Key, _Flight] = {}
         self._generation: dict[Key, int] = {}
         self._epoch = 0
+        self._floor = 0      # every generation token below it is stale (see invalidate)
+        self._stores = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -79,6 +83,14 @@ class Cache:
     def _entry(self, value: Any) -> Entry:
         now = time.monotonic()
         return Entry(value, time.time(), now + self.ttl, self.caller(), now)
+
+    def _stored(self) -> None:
+        """Count a store (caller holds the lock); now and then drop what has expired for good."""
+        self._stores += 1
+        if self._stores % SWEEP_EVERY == 0:
+            now = time.monotonic()
+            for k in [k for k, e in self._data.items() if now > e.expires and now - e.used >= COMMAND_SECONDS]:
+                del self._data[k]
 
     @contextlib.contextmanager
     def pinned(self, pins: dict):
@@ -147,6 +159,7 @@ class Cache:
             if self._gen(key) == gen:
                 self._data[key] = entry
                 self.epoch += 1
+                self._stored()
             self._flights.pop(key, None)
         flight.value = entry
         flight.done.set()
@@ -157,6 +170,7 @@ class Cache:
         with self._lock:
             self._data[key] = entry
             self.epoch += 1
+            self._stored()
 
     def generation(self, key: Key) -> int:
         """A token for :meth:`put_if_unchanged`: taken before loading ``key`` outside :meth:`get`."""
@@ -172,6 +186,7 @@ class Cache:
             if self._gen(key) == generation and (e is None or e.expires < time.monotonic()):
                 self._data[key] = entry
                 self.epoch += 1
+                self._stored()
 
     def touch(self) -> None:
         """A cached value was changed in place (write-through): derived answers are stale."""
@@ -193,10 +208,15 @@ class Cache:
                 for prefix in prefixes:
                     if k[:len(prefix)] == prefix:
                         self._generation[k] = self._epoch
+            if len(self._generation) > GENERATIONS_KEEP:
+                # forget them all at once: every token taken so far is now stale, so a load that
+                # started before this is not stored (it may be loaded again), and nothing grows
+                self._floor = self._epoch
+                self._generation.clear()
 
     def _gen(self, key: Key) -> int:
         # the newest invalidation that covers key (any of its prefixes)
-        g = 0
+        g = self._floor
         for i in range(1, len(key) + 1):
             g = max(g, self._generation.get(key[:i], 0))
         return g
@@ -204,6 +224,13 @@ class Cache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)
+
+    def oldest(self) -> Optional[float]:
+        """Seconds since the oldest entry still fresh was loaded (None: nothing cached)."""
+        now = time.time()
+        with self._lock:
+            ages = [now - e.loaded_at for e in self._data.values() if time.monotonic() <= e.expires]
+        return round(max(ages), 1) if ages else None
 
 
 class Memo:
@@ -234,6 +261,10 @@ class Memo:
             while len(self._data) > self.keep:
                 self._data.popitem(last=False)
         return value
+
+    def drop(self, key: Hashable) -> None:
+        with self._lock:
+            self._data.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._data)

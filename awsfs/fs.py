@@ -117,6 +117,7 @@ def ino_of(path: str) -> int:
 
 STAT_MEMO_SECONDS = 1.0
 SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
+SCRATCH_MAX = 64 << 20  # a local scratch file (an editor's swap or backup, sed's temp) holds at most this
 #: the token of a stamp set by a save (see Filesystem._saved): the next content seen is the saved one
 SAVED = object()
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
@@ -445,6 +446,7 @@ class Filesystem:
         with h.lock:
             if h.append:
                 offset = len(h.data)  # not the kernel's idea of the size, which may be a second old
+            self._within_limit(path, h, offset + len(data))
             if offset > len(h.data):
                 h.data.extend(b"\0" * (offset - len(h.data)))
             h.data[offset:offset + len(data)] = data
@@ -486,7 +488,20 @@ class Filesystem:
             raise InputError(errno.EINVAL, "a value is one line, this write has more: nothing changed (its first "
                                            "line, applied as soon as it was written, was undone)")
 
+    def _within_limit(self, path: str, h: Handle, size: int) -> None:
+        """Refuse, at the first write past it, a file larger than its kind allows: nothing is
+        buffered beyond the limit (memory stays bounded whatever is written)."""
+        node = h.node if h.local is None or h.local.node is not None else None
+        limit = node.max_bytes if node is not None else SCRATCH_MAX
+        if size > limit:
+            what = "this file" if node is None else ("a value" if node.line_value else "this file")
+            raise InputError(errno.EFBIG, f"{what} holds at most {limit:,} bytes; nothing of this write was kept "
+                             "(nothing was changed in AWS)")
+
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
+        if len(data) > node.max_bytes:
+            raise InputError(errno.EINVAL, f"ctl takes short verbs, one per line (at most {node.max_bytes} bytes "
+                             "at a time)")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -505,6 +520,9 @@ class Filesystem:
                 targets = [self._handles[f] for f in self._writers.get(path, ()) if f in self._handles]
         local = self.overlay.files.get(path)
         if local is not None:
+            if length > len(local.data):
+                for h in targets:
+                    self._within_limit(path, h, length)
             _resize(local.data, length)
             for h in targets:
                 h.dirty = True
@@ -518,6 +536,7 @@ class Filesystem:
         for h in targets:
             if h.node is not None and h.node.ctl:
                 continue
+            self._within_limit(path, h, length)
             with h.lock:
                 _resize(h.data, length)
                 h.dirty = True
@@ -598,7 +617,7 @@ class Filesystem:
                 return
         parent, name = self._parent(path)
         self.tx.run(path, parent.plan_unlink(name))
-        self.overlay.forget_served(path)
+        self._forget(path)
         with self._hlock:
             for h in self._handles.values():
                 if h.path == path:
@@ -635,7 +654,7 @@ class Filesystem:
             return
         dst = self._existing_file(new) or parent.child_for_create(name)
         self.tx.run(old, src.plan_rename(dst))
-        self.overlay.forget_served(old)
+        self._forget(old)
         self.overlay.forget_served(new)
 
     def _commit_local_onto(self, old: str, local: LocalFile, new: str, parent: Dir, name: str) -> None:
@@ -708,11 +727,17 @@ class Filesystem:
     def chown(self, path: str, uid: int, gid: int) -> None:
         self.getattr(path)
 
-    def utimens(self, path: str, times: Optional[tuple[float, float]] = None) -> None:
-        self.getattr(path)
+    def utimens(self, path: str, times: Optional[tuple[Optional[float], Optional[float]]] = None) -> None:
+        """Accepted; a local file takes the new mtime (None: left as it is); ``touch`` of a
+        directory of AWS things refreshes it (see :meth:`refresh`)."""
+        st = self.getattr(path)
+        if st.kind == DIR and path not in self.overlay.dirs:
+            self.refresh(path)
         local = self.overlay.files.get(path)
-        if local is not None and times is not None:
-            local.mtime = times[1]
+        if local is not None:
+            mtime = time.time() if times is None else times[1]
+            if mtime is not None:
+                local.mtime = mtime
 
     # -- helpers ------------------------------------------------------------------------------------
     def saving(self, path: str) -> threading.Lock:
@@ -728,8 +753,25 @@ class Filesystem:
         except OSError:
             return pid, 0
 
+    def _forget(self, path: str) -> None:
+        """A name that is gone: nothing derived from it is kept (its mtime starts anew if it comes back)."""
+        self.overlay.forget_served(path)
+        for memo in (self._stamps, self._stat_memo, self.rendered, self._node_memo):
+            memo.drop(path)
+
+    def refresh(self, path: str) -> None:
+        """Forget what is cached for ``path`` and under it ("/": everything): the next look at it
+        asks AWS (for a change made outside awsfs, before the TTL would show it)."""
+        parts = [p for p in path.split("/") if p]
+        if parts and (parts[0] not in self.router.services or len(parts) > 1 and parts[1] not in self.regions):
+            raise InputError(errno.EINVAL, f"refresh {path}: not a path of this mount")
+        # cache keys are (service, region, ...); a DynamoDB table's are (dynamo, region, table, ...)
+        prefix = tuple(parts[:3] if parts[:1] == ["dynamo"] else parts[:2])
+        self.cache.invalidate(prefix)
+        log.info("refresh", extra={"event": "refresh", "path": path})
+
     def _writable_mount(self, path: str) -> None:
-        if self.read_only:
+        if self.read_only and not path.startswith("/.awsfs/"):  # its ctl works on a read-only mount
             raise FsError(errno.EROFS, f"{path}: read-only mount")
 
     def _parent(self, path: str) -> tuple[Dir, str]:
@@ -770,7 +812,7 @@ class Filesystem:
             "read_only": self.read_only,
             "binding": self.binding,
             "cache": {"ttl_seconds": self.cache.ttl, "entries": len(self.cache), "hits": self.cache.hits,
-                      "misses": self.cache.misses},
+                      "misses": self.cache.misses, "oldest_seconds": self.cache.oldest()},
             "aws_calls": dict(sorted(self.aws.calls.items())),
             "aws_calls_total": self.aws.total_calls(),
             "aws_failures": dict(sorted(self.aws.failures.items())),

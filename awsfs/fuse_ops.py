@@ -118,6 +118,19 @@ def _op(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+def _utime(ns: int) -> Optional[float]:
+    """A time from utimensat as libfuse passes it: seconds, or None for "leave it" (UTIME_OMIT);
+    UTIME_NOW (`touch`) is now (it used to become 1970)."""
+    if ns == _UTIME_OMIT:
+        return None
+    if ns == _UTIME_NOW:
+        return time.time()
+    return ns / 1e9
+
+
 def _fh(fi: Any) -> int:
     return fi if isinstance(fi, int) else int(fi.fh)
 
@@ -268,7 +281,7 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def utimens(self, path: str, times: Any = None) -> int:
-        self.fs.utimens(path, None if times is None else (times[0] / 1e9, times[1] / 1e9))
+        self.fs.utimens(path, None if times is None else (_utime(times[0]), _utime(times[1])))
         return 0
 
     @_op

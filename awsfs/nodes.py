@@ -125,6 +125,13 @@ class File(Node):
     ctl = False
     #: one-line values (a tag, the instance type) also commit as soon as their line is written
     line_value = False
+    #: the most a writer may put in it (a write past this is refused at once)
+    max_bytes = 4 << 20
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if (cls.line_value or cls.ctl) and "max_bytes" not in cls.__dict__:
+            cls.max_bytes = 4096  # a value or a verb is one short line
 
     def content(self) -> bytes:
         raise NotImplementedError
@@ -159,6 +166,13 @@ class Listing:
 
     #: the value of an entry deleted through awsfs: its slot stays, so readdir offsets stay valid
     GONE = object()
+    #: the value of an entry listed but not kept (past the listing's memory budget): it is known to
+    #: exist, and whoever needs its value asks AWS for it alone
+    UNKEPT = object()
+
+    def keep(self, value: Any) -> Any:
+        """How a listed value is kept (a subclass with a memory budget may not keep it)."""
+        return self.pack(value)
 
     #: how values are kept (a subclass may store them compactly) and given back
     @staticmethod
@@ -195,7 +209,7 @@ class Listing:
                         self.names.append(name)
                     elif name in self._touched:
                         continue
-                    self.index[name] = None if value is None else self.pack(value)
+                    self.index[name] = None if value is None else self.keep(value)
                 self._token = token
                 if not token:
                     self.complete = True
@@ -263,6 +277,8 @@ class Listing:
         with self._lock:
             if name in self.index:
                 stored = self.index[name]
+                if stored is self.UNKEPT:
+                    return False, None
                 return True, None if stored is self.GONE else stored
             return self.complete, None
 

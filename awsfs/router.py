@@ -26,6 +26,8 @@ class Router:
         # bucket by depth so a lookup only tries patterns of the right length
         self._by_depth: dict[int, list[tuple[list[str], Factory]]] = {}
         self.patterns = [p for p, _ in routes]
+        #: the top-level directories that hold AWS services (their first path component)
+        self.services = {split(p)[0] for p in self.patterns if split(p) and not split(p)[0].startswith(".")}
         for pattern, factory in routes:
             parts = split(pattern)
             self._by_depth.setdefault(len(parts), []).append((parts, factory))

@@ -173,6 +173,16 @@ def _members(boto, lb):
 _shared: dict = {}  # name -> an instance (or balancer) the cases of one kind take turns with
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _leave_no_balancer(local_aws):
+    """Other modules' tests list the region's balancers: the shared one goes with this module."""
+    yield
+    if "lb" in _shared:
+        import boto3
+        boto3.client("elb", region_name=R, endpoint_url=local_aws.url).delete_load_balancer(
+            LoadBalancerName=_shared.pop("lb")[0])
+
+
 def _kept(name, make):
     if name not in _shared:
         _shared[name] = make()

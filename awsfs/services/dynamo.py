@@ -69,7 +69,19 @@ _schemas: dict[int, tuple[dict, list[tuple[str, str]]]] = {}  # id(description) 
 
 
 class PackedListing(Listing):
-    """Items kept pickled: about a fifth of the memory of botocore's nested dicts."""
+    """Items kept pickled: about a fifth of the memory of botocore's nested dicts. A listing keeps
+    at most ``BUDGET`` bytes of items; past that it keeps names only, and an item whose value is
+    asked for then costs a GetItem (``ls -f`` of a table of any size stays within the budget)."""
+
+    BUDGET = 64 << 20
+    kept_bytes = 0
+
+    def keep(self, value: Any) -> Any:
+        if self.kept_bytes > self.BUDGET:
+            return self.UNKEPT
+        packed = self.pack(value)
+        self.kept_bytes += len(packed)
+        return packed
 
     @staticmethod
     def pack(value: Any) -> bytes:
@@ -100,7 +112,7 @@ class ScanListing(PackedListing):
                 out = [(itemjson.key_name(item[keys[0][0]], SUFFIX), item) for item in page["Items"]]
                 return out, page.get("LastEvaluatedKey")
             packed = [(itemjson.key_name(item[keys[0][0]]), itemjson.key_name(item[keys[1][0]], SUFFIX),
-                       self.pack(item)) for item in page["Items"]]
+                       self.keep(item)) for item in page["Items"]]
             with self._lock:
                 touched = self._touched or ()
                 for pk, sk, item in packed:

@@ -187,6 +187,8 @@ class InstanceType(InstanceNode, File):
         if inst["InstanceType"] == value:
             return []
         state = inst["State"]["Name"]
+        if state in ("shutting-down", "terminated"):
+            raise FsError(errno.EBUSY, f"the instance is {state}: its type can no longer change")
         if state != "stopped":
             raise FsError(errno.EBUSY, f"the instance is {state}; stop it to change its type "
                                        f"(echo stop > ctl)")
