@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .transaction import Mutation
 
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
-           "render_json"]
+           "render_json", "shown"]
 
 _SCRATCH = re.compile(r"""(
     \..*\.sw[a-z]x? |                     # vim swap files (and its .swpx probe)
@@ -303,6 +303,15 @@ def _json_default(o: Any) -> Any:
 def render_json(obj: Any) -> bytes:
     """2-space indent, sorted keys, ISO 8601 timestamps, trailing newline."""
     return (json.dumps(obj, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False) + "\n").encode()
+
+
+def shown(text: str) -> str:
+    """A word the user wrote, for a message: quoted when it looks like a word (a verb, an instance
+    type), else only its size. Content (tag values, attribute values) is never quoted in messages
+    or logs: it may be a secret."""
+    if len(text) <= 32 and re.fullmatch(r"[A-Za-z0-9._:-]*", text):
+        return repr(text)
+    return f"a text of {len(text)} characters"
 
 
 def line(text: Any) -> bytes:

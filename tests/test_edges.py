@@ -154,3 +154,32 @@ def test_touch_times_are_now_not_1970():
     assert abs(fuse_ops._utime(fuse_ops._UTIME_NOW) - time.time()) < 5
     assert fuse_ops._utime(fuse_ops._UTIME_OMIT) is None
     assert fuse_ops._utime(1_700_000_000 * 10**9) == 1_700_000_000
+
+
+def test_values_never_reach_the_log_or_the_errors_file(make_fs, seeded, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG, logger="awsfs")
+    fs = make_fs(regions=[R])
+    iid = fs.listdir(f"/ec2/{R}/instances")[0]
+    secret = "hunter2-Sup3rS3cret"
+    for path, data in ((f"/ec2/{R}/instances/{iid}/tags/db_password", secret + "\n"),           # accepted
+                       (f"/ec2/{R}/instances/{iid}/tags/db_password", secret * 20 + "\n"),      # too long
+                       (f"/ec2/{R}/instances/{iid}/type", secret + " x\n"),                   # not a type
+                       (f"/ec2/{R}/instances/{iid}/ctl", secret + "!\n")):                    # not a verb
+        try:
+            fh = fs.open(path, W | os.O_TRUNC) if not path.endswith("password") else fs.create(path, 0o644, W)
+            try:
+                fs.write(path, data.encode(), 0, fh)
+                fs.flush(path, fh)
+            finally:
+                fs.release(path, fh)
+        except FsError:
+            pass
+    from pythonjsonlogger.json import JsonFormatter
+    fmt = JsonFormatter()
+    logged = "\n".join(fmt.format(r) for r in caplog.records)  # the lines as the log file has them
+    errors = read(fs, "/.awsfs/errors").decode()
+    assert "db_password" in logged and errors.count("\n") >= 3
+    assert secret not in logged and secret not in errors
+    assert "characters" in errors  # what was refused is described by its size
+    fs.unlink(f"/ec2/{R}/instances/{iid}/tags/db_password")

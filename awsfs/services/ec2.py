@@ -8,7 +8,7 @@ from typing import Any, Optional
 from ..errors import FsError, InputError
 from ..names import escape, unescape
 from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, is_tool_scratch
-from ..nodes import line
+from ..nodes import line, shown
 from ..nodes import render_json
 from ..transaction import Mutation
 from .common import RegionNode, RegionsDir
@@ -181,7 +181,7 @@ class InstanceType(InstanceNode, File):
     def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
         value = new.decode("utf-8", "replace").strip()
         if not _TYPE.match(value):
-            raise InputError(errno.EINVAL, f"{value!r} is not an instance type (like t3.large)")
+            raise InputError(errno.EINVAL, f"{shown(value)} is not an instance type (like t3.large)")
         region, iid = self.region_ok(), self.params["iid"]
         inst = fresh_instance(self.fs, region, iid, self.path)
         if inst["InstanceType"] == value:
@@ -204,7 +204,7 @@ class InstanceCtl(InstanceNode, File):
     def plan_line(self, text: str) -> list[Mutation]:
         verb = text.strip()
         if verb not in VERB_CALLS:
-            raise InputError(errno.EINVAL, f"unknown verb {verb!r} (accepted: {', '.join(VERB_CALLS)})")
+            raise InputError(errno.EINVAL, f"unknown verb {shown(verb)} (accepted: {', '.join(VERB_CALLS)})")
         region, iid = self.region_ok(), self.params["iid"]
         state = fresh_instance(self.fs, region, iid, self.path)["State"]["Name"]
         if state in SATISFIED[verb]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 
 from ..errors import InputError
-from ..nodes import DIR, FILE, File, StaticDir, render_json
+from ..nodes import DIR, FILE, File, StaticDir, render_json, shown
 
 
 class Root(StaticDir):
@@ -40,7 +40,7 @@ class MetaCtl(File):
     def plan_line(self, line: str):
         verb, _, arg = line.strip().partition(" ")
         if verb != "refresh":
-            raise InputError(errno.EINVAL, f"unknown verb {verb!r} (accepted: refresh [PATH])")
+            raise InputError(errno.EINVAL, f"unknown verb {shown(verb)} (accepted: refresh [PATH])")
         self.fs.refresh("/" + arg.strip().strip("/"))
         return []
 
