@@ -197,3 +197,47 @@ def test_kill_9_mid_copy_leaves_every_item_whole_and_remounting_works(local_aws,
     finally:
         unmount(path)
         os.rmdir(path)
+
+
+@pytest.mark.parametrize("op", ["vim", "mv"])
+def test_kill_9_mid_save_or_move_leaves_the_old_or_the_new_item(local_aws, fault_proxy, ddb_table, boto, tmp_path,
+                                                               libfuse, op):
+    """The daemon is killed (SIGKILL) while its PutItem (a vim save) or TransactWriteItems (mv) is
+    on its way to AWS, held at the proxy; the request then arrives or not. Either way the item is
+    the old version or the new one, whole, under one name."""
+    t = ddb_table([{"id": "a", "color": "red", "pad": "p" * 5000}])
+    import tempfile
+    from conftest import MOUNT_BASE
+    path = tempfile.mkdtemp(prefix="awsfs-kill-", dir=MOUNT_BASE)
+    env = {**os.environ, "FUSE_LIBRARY_NAME": libfuse}
+    args = [path, "--endpoint-url", fault_proxy.url, "--regions", R, "--log-file", str(tmp_path / "log")]
+    operation = {"vim": "PutItem", "mv": "TransactWriteItems"}[op]
+    try:
+        assert subprocess.run(awsfs_cmd(*args), capture_output=True, text=True, timeout=60, env=env).returncode == 0
+        daemon = int(subprocess.run(["pgrep", "-f", f"awsfs {path}"], capture_output=True, text=True).stdout.split()[0])
+        d = f"{path}/dynamo/{R}/{t}"
+        fault_proxy.add(operation, "stall", seconds=60)
+        cmd = (f"vim -N -u NONE -i NONE -es -c '%s/red/blue/' -c wq {d}/a.json" if op == "vim"
+               else f"mv {d}/a.json {d}/b.json")
+        tool = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: fault_proxy.rules[0].hits == 1, timeout=30, what=f"the {operation} to be held")
+        os.kill(daemon, signal.SIGKILL)
+        tool.wait(timeout=30)
+        fault_proxy.release()
+        time.sleep(0.5)  # the held request reaches AWS, or not
+        items = boto("dynamodb").scan(TableName=t, ConsistentRead=True)["Items"]
+        assert len(items) == 1, items
+        (item,) = items
+        assert item["pad"] == {"S": "p" * 5000}
+        if op == "vim":
+            assert item["id"] == {"S": "a"} and item["color"]["S"] in ("red", "blue")
+        else:
+            assert item["id"]["S"] in ("a", "b") and item["color"] == {"S": "red"}
+        subprocess.run(["fusermount" if shutil.which("fusermount") else "fusermount3", "-u", "-z", path],
+                       capture_output=True)
+        assert subprocess.run(awsfs_cmd(*args), capture_output=True, text=True, timeout=60, env=env).returncode == 0
+        assert os.listdir(d)
+    finally:
+        fault_proxy.reset()
+        unmount(path)
+        os.rmdir(path)
