@@ -407,6 +407,11 @@ def mount_options(options: Optional[dict[str, Any]] = None, read_only: bool = Fa
             # libfuse 3 serves with at most 10 threads by default; libfuse 2 has no limit. Requests
             # wait on AWS, so as many as the kernel sends in the background may wait at once.
             opts.setdefault("max_threads", MAX_BACKGROUND)
+            # libfuse 3.12-3.14.0's fuse_main hands max_idle_threads' unset value (UINT_MAX) to
+            # fuse_loop_cfg_set_idle_threads, which prints "Ignoring invalid max threads value
+            # 4294967295 > max (100000)" on every mount; idle threads are never ended by default
+            # since 3.12, and with max_threads = MAX_BACKGROUND this keeps it that way
+            opts.setdefault("max_idle_threads", MAX_BACKGROUND)
     return opts
 
 

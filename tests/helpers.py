@@ -19,3 +19,23 @@ def make_table(ddb, name, items=(), key_type="S"):
     for it in items:
         ddb.put_item(TableName=name, Item=it)
     return ddb
+
+
+def save(fs, path, data: bytes):
+    """A whole-file save as `cp`, `>` or Python's open('w') does it: open O_TRUNC, write, close."""
+    fh = fs.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        fs.write(path, data, 0, fh)
+        fs.flush(path, fh)
+    finally:
+        fs.release(path, fh)
+
+
+def create(fs, path, data: bytes):
+    """A new file written whole: create, write, close."""
+    fh = fs.create(path, 0o644, os.O_WRONLY | os.O_CREAT)
+    try:
+        fs.write(path, data, 0, fh)
+        fs.flush(path, fh)
+    finally:
+        fs.release(path, fh)

@@ -18,18 +18,10 @@ from faultproxy import FaultProxy, operation_of
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def proxy_server(local_aws):
-    proxy = FaultProxy(local_aws.url).start()
-    yield proxy
-    proxy.stop()
-
-
 @pytest.fixture
-def proxy(proxy_server):
-    proxy_server.reset()
-    yield proxy_server
-    proxy_server.reset()
+def proxy(fault_proxy):
+    """The session's proxy (conftest.py), with no rules."""
+    return fault_proxy
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from awsfs.aws import Aws
 from awsfs.errors import FsError
 from awsfs.fs import Filesystem
 from awsfs.services import dynamo
-from helpers import make_table, read
+from helpers import create, make_table, read, save
 
 R = "us-east-1"
 W = os.O_WRONLY
@@ -38,7 +38,6 @@ def through(proxy, **kw) -> Filesystem:
 def world(local_aws, seeded):
     """A 201-item table (listed in pages of 60), a hash+range table, the seeded instances."""
     import boto3
-    from awsfs.demo import DEMO_ENV  # noqa: F401  (credentials are set by the root conftest)
     ddb = boto3.client("dynamodb", region_name=R, endpoint_url=local_aws.url)
     big = "faults-big"
     if big not in ddb.list_tables()["TableNames"]:
@@ -100,24 +99,6 @@ def test_a_read_survives_a_fault_and_a_lasting_one_is_an_honest_error(fault_prox
 
 
 # -- writes -----------------------------------------------------------------------------------
-
-def echo_into(fs, path, data: bytes):
-    fh = fs.open(path, W | os.O_TRUNC)
-    try:
-        fs.write(path, data, 0, fh)
-        fs.flush(path, fh)
-    finally:
-        fs.release(path, fh)
-
-
-def create_write(fs, path, data: bytes):
-    fh = fs.create(path, 0o644, W | os.O_CREAT)
-    try:
-        fs.write(path, data, 0, fh)
-        fs.flush(path, fh)
-    finally:
-        fs.release(path, fh)
-
 
 class Case:
     """A write: ``setup(boto) -> ctx``, ``act(fs, ctx)``, ``done(boto, ctx)``: True once AWS has
@@ -206,18 +187,18 @@ def _ctl(verb, before_state, after_states, stopped=False):
     return Case({"start": "StartInstances", "stop": "StopInstances", "terminate": "TerminateInstances",
                  "reboot": "RebootInstances"}[verb],
                 setup,
-                lambda fs, iid: echo_into(fs, f"/ec2/{R}/instances/{iid}/ctl", f"{verb}\n".encode()),
+                lambda fs, iid: save(fs, f"/ec2/{R}/instances/{iid}/ctl", f"{verb}\n".encode()),
                 lambda boto, iid: _state(boto, iid) in after_states, repeat_ok=verb != "reboot")
 
 
 WRITES = {
     "PutItem-create": Case(
         "PutItem", _table,
-        lambda fs, t: create_write(fs, f"/dynamo/{R}/{t}/b.json", b'{"id": "b", "n": 2}\n'),
+        lambda fs, t: create(fs, f"/dynamo/{R}/{t}/b.json", b'{"id": "b", "n": 2}\n'),
         lambda boto, t: _get(boto, t, "b") is not None),
     "PutItem-update": Case(
         "PutItem", _table,
-        lambda fs, t: echo_into(fs, f"/dynamo/{R}/{t}/a.json", b'{"id": "a", "n": 5}\n'),
+        lambda fs, t: save(fs, f"/dynamo/{R}/{t}/a.json", b'{"id": "a", "n": 5}\n'),
         lambda boto, t: _get(boto, t, "a")["n"] == {"N": "5"}),
     "DeleteItem": Case(
         "DeleteItem", _table, lambda fs, t: fs.unlink(f"/dynamo/{R}/{t}/a.json"),
@@ -230,17 +211,17 @@ WRITES = {
     "StopInstances": _ctl("stop", "running", ("stopping", "stopped")),
     "TerminateInstances": _ctl("terminate", "running", ("shutting-down", "terminated")),
     "RebootInstances": Case("RebootInstances", lambda boto, u: _kept("reboot", lambda: _instance(boto)),
-                            lambda fs, iid: echo_into(fs, f"/ec2/{R}/instances/{iid}/ctl", b"reboot\n"),
+                            lambda fs, iid: save(fs, f"/ec2/{R}/instances/{iid}/ctl", b"reboot\n"),
                             lambda boto, iid: None, repeat_ok=False),
     "ModifyInstanceAttribute": Case(
         "ModifyInstanceAttribute", lambda boto, u: (_kept("type", lambda: _instance(boto, stopped=True)),
                                                     _next_type()),
-        lambda fs, c: echo_into(fs, f"/ec2/{R}/instances/{c[0]}/type", f"{c[1]}\n".encode()),
+        lambda fs, c: save(fs, f"/ec2/{R}/instances/{c[0]}/type", f"{c[1]}\n".encode()),
         lambda boto, c: boto("ec2").describe_instances(InstanceIds=[c[0]])["Reservations"][0]["Instances"][0]
         ["InstanceType"] == c[1]),
     "CreateTags": Case(
         "CreateTags", lambda boto, u: (_kept("tags", lambda: _instance(boto)), u("k")),
-        lambda fs, c: echo_into(fs, f"/ec2/{R}/instances/{c[0]}/tags/{c[1]}", b"alice\n"),
+        lambda fs, c: save(fs, f"/ec2/{R}/instances/{c[0]}/tags/{c[1]}", b"alice\n"),
         lambda boto, c: _tags(boto, c[0]).get(c[1]) == "alice"),
     "DeleteTags": Case(
         "DeleteTags", lambda boto, u: _tagged(boto, u("k")),

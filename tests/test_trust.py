@@ -13,7 +13,7 @@ from awsfs.aws import Aws
 from awsfs.errors import FsError
 from awsfs.fs import Filesystem
 from awsfs.services import dynamo
-from helpers import make_table, read
+from helpers import make_table, read, save
 
 R = "us-east-1"
 W = os.O_WRONLY
@@ -107,30 +107,23 @@ def test_a_save_is_based_on_what_that_writer_read(make_fs, boto, unique):
     fs.caller_pid = lambda: pid[0]
     p = f"/dynamo/{R}/{t}/a.json"
 
-    def save(data):
-        fh = fs.open(p, W | os.O_TRUNC)
-        try:
-            fs.write(p, data, 0, fh)
-            fs.flush(p, fh)
-        finally:
-            fs.release(p, fh)
     v0 = read(fs, p)
     pid[0] = 102
     assert read(fs, p) == v0
     pid[0] = 101
-    save(v0.replace(b'"n": 0', b'"n": 1'))
+    save(fs, p, v0.replace(b'"n": 0', b'"n": 1'))
     pid[0] = 102
     with pytest.raises(FsError) as e:
-        save(v0.replace(b'"n": 0', b'"n": 2'))
+        save(fs, p, v0.replace(b'"n": 0', b'"n": 2'))
     assert e.value.errno == errno.ESTALE
     got = ddb.get_item(TableName=t, Key={"id": {"S": "a"}}, ConsistentRead=True)["Item"]
     assert got["n"] == {"N": "1"}
     # once it reads again, its save is based on that
     v1 = read(fs, p)
-    save(v1.replace(b'"n": 1', b'"n": 2'))
+    save(fs, p, v1.replace(b'"n": 1', b'"n": 2'))
     # a program that never read the item saves against what AWS has
     pid[0] = 103
-    save(b'{"id": "a", "n": 3}\n')
+    save(fs, p, b'{"id": "a", "n": 3}\n')
     got = ddb.get_item(TableName=t, Key={"id": {"S": "a"}}, ConsistentRead=True)["Item"]
     assert got["n"] == {"N": "3"}
 
