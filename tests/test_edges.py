@@ -183,3 +183,19 @@ def test_values_never_reach_the_log_or_the_errors_file(make_fs, seeded, caplog):
     assert secret not in logged and secret not in errors
     assert "characters" in errors  # what was refused is described by its size
     fs.unlink(f"/ec2/{R}/instances/{iid}/tags/db_password")
+
+
+@pytest.mark.parametrize("value", [b"a\x00b\n", b"tab\there\n", b"bell\x07\n", b"esc\x1b[31m\n"])
+def test_control_characters_in_a_tag_value_are_refused(make_fs, boto, seeded, value):
+    """AWS refuses them; moto took NUL and then failed every DescribeInstances of the region."""
+    fs = make_fs(regions=[R])
+    iid = fs.listdir(f"/ec2/{R}/instances")[0]
+    p = f"/ec2/{R}/instances/{iid}/tags/ctrl"
+    fh = fs.create(p, 0o644, W | os.O_CREAT)
+    with pytest.raises(FsError) as e:
+        fs.write(p, value, 0, fh)
+    fs.release(p, fh)
+    assert e.value.errno == errno.EINVAL and "control" in e.value.reason
+    tags = boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+    assert "ctrl" not in {t["Key"] for t in tags}
+    assert fs.listdir(f"/ec2/{R}/instances")  # the region still lists

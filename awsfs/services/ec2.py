@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import re
+import unicodedata
 from typing import Any, Optional
 
 from ..errors import FsError, InputError
@@ -275,6 +276,11 @@ class TagFile(InstanceNode, File):
             raise InputError(errno.EINVAL, f"tag values are at most 256 characters (this one has {len(value)})")
         if key.lower().startswith("aws:"):
             raise InputError(errno.EINVAL, "tag keys starting with 'aws:' are reserved by AWS")
+        for what, text in (("key", key), ("value", value)):
+            bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn")), None)
+            if bad is not None:
+                raise InputError(errno.EINVAL, f"a tag {what} cannot hold control or unassigned characters "
+                                 f"(this one has U+{ord(bad):04X} at position {text.index(bad) + 1})")
         if base is not None and base == new:
             return []
         region, iid = self.region_ok(), self.params["iid"]
