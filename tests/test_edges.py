@@ -45,7 +45,7 @@ def test_an_item_file_past_its_limit_and_a_scratch_file_past_its_own(make_fs, bo
     p = f"/dynamo/{R}/{t}/k000.json"
     fh = fs.open(p, W | os.O_TRUNC)
     with pytest.raises(FsError) as e:
-        for i in range(8):
+        for i in range(20):  # the limit: 16 MB of JSON (the deepest rendering of a 400 KB item)
             fs.write(p, b" " * (1 << 20), i << 20, fh)
     assert e.value.errno == errno.EFBIG
     with pytest.raises(FsError):
@@ -86,6 +86,7 @@ def test_caches_stay_flat_over_repeated_passes(make_fs, boto, unique, monkeypatc
     from awsfs import cache
     monkeypatch.setattr(cache, "SWEEP_EVERY", 50)
     monkeypatch.setattr(cache, "GENERATIONS_KEEP", 50)
+    monkeypatch.setattr(cache, "COMMAND_SECONDS", 0.01)  # what expired is swept at the next sweep
     t = unique("soak")
     make_table(boto("dynamodb"), t, items(60))
     fs = make_fs(regions=[R], cache_ttl=0.05)

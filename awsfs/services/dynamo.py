@@ -466,6 +466,7 @@ class PartitionDir(ItemDir, TableNode, Dir):
 
 class ItemFile(TableNode, File):
     writable = True
+    max_bytes = itemjson.TEXT_MAX  # the JSON of the largest item DynamoDB holds, as deep as it can be
 
     def stored(self) -> bytes:
         return item_stored(self.fs, self.region_ok(), self.params["table"], self.params.get("pk"),
