@@ -161,6 +161,7 @@ class Filesystem:
         #: sets it, and lookups use that process's command line to fetch named files together
         self.caller_pid: Callable[[], int] = lambda: 0
         self.binding = "none (not mounted)"  # the FUSE library serving the mount: set by fuse_ops.mount
+        self.mountpoint = ""  # where it is mounted (absolute): set by fuse_ops.mount
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:
@@ -469,6 +470,10 @@ class Filesystem:
             if h.early is None:
                 h.early = (h.local.base if h.local is not None else h.base,)
             self._commit(path, h)
+        elif lines > 1 and h.early is None:
+            # `echo more >> tags/k`, or a second line before the first was complete
+            h.refused = InputError(errno.EINVAL, "a value is one line, this write makes it more: nothing changed")
+            raise h.refused
         elif lines > 1 and h.early is not None:
             before, committed = h.early[0], (h.local.base if h.local is not None else h.base)
             h.early = None
@@ -495,8 +500,11 @@ class Filesystem:
         limit = node.max_bytes if node is not None else SCRATCH_MAX
         if size > limit:
             what = "this file" if node is None else ("a value" if node.line_value else "this file")
-            raise InputError(errno.EFBIG, f"{what} holds at most {limit:,} bytes; nothing of this write was kept "
-                             "(nothing was changed in AWS)")
+            h.refused = InputError(errno.EFBIG, f"{what} holds at most {limit:,} bytes; this content is not saved "
+                                   "(nothing was changed in AWS)")
+            if h.local is not None:
+                h.local.refused = h.refused  # renamed onto an item later (sed -i), it is not saved either
+            raise h.refused
 
     def _run_ctl(self, path: str, node: File, data: bytes) -> None:
         if len(data) > node.max_bytes:
@@ -557,11 +565,13 @@ class Filesystem:
             return  # removed (or renamed away, or over) while open: nothing of it may reach AWS
         with h.lock:
             data = bytes(h.data)
-        if not data:
+        if not data and h.refused is None:
             if syncing:  # an editor saving an emptied buffer: say so instead of pretending
                 raise InputError(errno.EINVAL, f"{path}: an empty file cannot be saved (nothing was changed "
                                  "in AWS); to delete it, rm the file")
             return
+        if h.refused is not None:
+            raise h.refused  # what the writer was told at write(): the buffer is incomplete
         if h.failed is not None and h.failed[0] == data:
             raise h.failed[1]
         base = h.local.base if h.local is not None else h.base
@@ -667,6 +677,8 @@ class Filesystem:
             base = whiteout[1] if whiteout else None
         if target.ctl:
             raise FsError(errno.EACCES, f"{new}: write verbs to ctl instead of replacing it")
+        if local.refused is not None:
+            raise local.refused
         data = bytes(local.data)
         with self.saving(new):
             self.tx.run(new, target.plan(base, data))
@@ -762,6 +774,8 @@ class Filesystem:
     def refresh(self, path: str) -> None:
         """Forget what is cached for ``path`` and under it ("/": everything): the next look at it
         asks AWS (for a change made outside awsfs, before the TTL would show it)."""
+        if self.mountpoint and (path + "/").startswith(self.mountpoint.rstrip("/") + "/"):
+            path = path[len(self.mountpoint.rstrip("/")):] or "/"  # the mount's own absolute path
         parts = [p for p in path.split("/") if p]
         if parts and (parts[0] not in self.router.services or len(parts) > 1 and parts[1] not in self.regions):
             raise InputError(errno.EINVAL, f"refresh {path}: not a path of this mount")

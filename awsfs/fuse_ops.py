@@ -419,6 +419,7 @@ def mount(fs: Filesystem, mountpoint: str, foreground: bool = True, options: Opt
           on_ready: Optional[Callable[[], None]] = None) -> None:
     fs.caller_pid = lambda: fuse.fuse_get_context()[2]
     fs.binding = BINDING
+    fs.mountpoint = os.path.abspath(mountpoint)
     opts = mount_options(options, fs.read_only)
     ops = AwsfsOperations(fs, on_ready)
     Binding(ops, os.path.abspath(mountpoint), foreground=foreground, nothreads=False, raw_fi=True, **opts)

@@ -35,6 +35,7 @@ class LocalFile:
     node: Optional[File] = None        # pending: the AWS thing this file becomes when committed
     base: Optional[bytes] = None       # pending: what it replaces, as the writer saw it
     opens: int = 0
+    refused: Optional[FsError] = None  # a write to it was refused: it is never committed
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Handle:
     local: Optional[LocalFile] = None  # set when the file lives in the overlay
     dirty: bool = False
     failed: Optional[tuple[bytes, FsError]] = None   # last failed commit: same bytes -> same error
+    refused: Optional[FsError] = None  # a write was refused: this buffer is never committed
     early: Optional[tuple[Optional[bytes]]] = None   # a one-line value committed early: what it replaced
     removed: bool = False              # rm removed its name while it was open: never committed
     mtime: Optional[float] = None      # when last written through this handle, then when saved

@@ -294,7 +294,8 @@ def _b64(s: Any, where: str) -> bytes:
     try:
         return base64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad(f"{where}: {repr(s if len(s) <= 40 else s[:40] + '…')} is not valid base64") from None
+        # the value itself is never quoted: it may be a secret (its size says which one it is)
+        raise _bad(f"{where}: a text of {len(s)} characters that is not valid base64") from None
 
 
 def _typed(v: Any, where: str, level: int) -> dict[str, Any]:

@@ -200,3 +200,86 @@ def test_control_characters_in_a_tag_value_are_refused(make_fs, boto, seeded, va
     tags = boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
     assert "ctrl" not in {t["Key"] for t in tags}
     assert fs.listdir(f"/ec2/{R}/instances")  # the region still lists
+
+
+def test_a_write_refused_as_too_big_leaves_the_whole_buffer_unsaved(make_fs, boto, unique):
+    """The first write past the limit fails with EFBIG; close() says the same and the valid JSON
+    already buffered is not saved (it used to be)."""
+    t = unique("half")
+    make_table(boto("dynamodb"), t, items(1))
+    fs = make_fs(regions=[R])
+    p = f"/dynamo/{R}/{t}/k000.json"
+    fh = fs.open(p, W | os.O_TRUNC)
+    fs.write(p, b'{"id": "k000", "n": "HALF-DONE"}', 0, fh)
+    with pytest.raises(FsError) as e:
+        offset = 32
+        while True:
+            fs.write(p, b" " * (1 << 20), offset, fh)
+            offset += 1 << 20
+    assert e.value.errno == errno.EFBIG
+    with pytest.raises(FsError) as closing:
+        fs.flush(p, fh)
+    fs.release(p, fh)
+    assert closing.value.errno == errno.EFBIG
+    assert boto("dynamodb").get_item(TableName=t, Key={"id": {"S": "k000"}})["Item"]["n"] == {"N": "0"}
+
+
+def test_appending_a_line_to_a_value_is_refused_at_write(make_fs, boto, seeded):
+    fs = make_fs(regions=[R])
+    iid = fs.listdir(f"/ec2/{R}/instances")[0]
+    p = f"/ec2/{R}/instances/{iid}/tags/owner"
+    from helpers import create
+    create(fs, p, b"alice\n")
+    fh = fs.open(p, W | os.O_APPEND)
+    with pytest.raises(FsError) as e:
+        fs.write(p, b"more\n", 6, fh)  # `echo more >> tags/owner`
+    with pytest.raises(FsError):
+        fs.flush(p, fh)
+    fs.release(p, fh)
+    assert e.value.errno == errno.EINVAL
+    tags = boto("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags}["owner"] == "alice"
+    fs.unlink(p)
+
+
+def test_the_description_of_a_hash_range_table_cannot_be_removed(make_fs, seeded):
+    fs = make_fs(regions=[R])
+    with pytest.raises(FsError) as e:
+        fs.unlink(f"/dynamo/{R}/orders/.table.json")
+    assert e.value.errno == errno.EACCES
+
+
+def test_an_editor_putting_back_a_backup_equal_to_aws_is_no_conflict(make_fs, boto, unique):
+    """vim read v0; someone saved v1; a refresh showed v1 (and vim's backup is v1); vim's save of
+    its edit gets ESTALE, and its restore of the backup (identical to AWS) succeeds."""
+    t = unique("restore")
+    ddb = make_table(boto("dynamodb"), t, items(1))
+    fs = make_fs(regions=[R])
+    p = f"/dynamo/{R}/{t}/k000.json"
+    v0 = read(fs, p)
+    ddb.put_item(TableName=t, Item={"id": {"S": "k000"}, "n": {"N": "1"}, "pad": {"S": ""}})
+    fs.refresh(f"/dynamo/{R}/{t}")
+    fs.rename(p, p + "~")  # vim's backup: the file as it is now (v1)
+    fh = fs.create(p, 0o644, W | os.O_CREAT | os.O_TRUNC)
+    fs.write(p, v0.replace(b'"n": 0', b'"n": 5'), 0, fh)
+    with pytest.raises(FsError) as e:
+        fs.fsync(p, 0, fh)
+    assert e.value.errno == errno.ESTALE
+    fs.release(p, fh)
+    fs.unlink(p)
+    fs.rename(p + "~", p)  # vim's restore
+    assert ddb.get_item(TableName=t, Key={"id": {"S": "k000"}})["Item"]["n"] == {"N": "1"}
+    assert f"k000.json~" not in fs.listdir(f"/dynamo/{R}/{t}")
+
+
+def test_refresh_takes_the_mounts_own_absolute_path(make_fs, boto, unique):
+    t = unique("abs")
+    ddb = make_table(boto("dynamodb"), t, items(1))
+    fs = make_fs(regions=[R])
+    fs.mountpoint = "/home/you/aws"
+    d = f"/dynamo/{R}/{t}"
+    assert b'"n": 0' in read(fs, f"{d}/k000.json")
+    ddb.put_item(TableName=t, Item={"id": {"S": "k000"}, "n": {"N": "9"}})
+    from helpers import save
+    save(fs, "/.awsfs/ctl", f"refresh /home/you/aws{d}\n".encode())
+    assert b'"n": 9' in read(fs, f"{d}/k000.json")

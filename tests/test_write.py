@@ -281,11 +281,13 @@ def test_tags(wfs, boto, instance):
 def test_a_multi_line_value_is_refused_whole(wfs, boto, instance):
     tags = f"/ec2/{R}/instances/{instance}/tags"
     fh = wfs.create(f"{tags}/multi", 0o644, W | os.O_CREAT)
-    wfs.write(f"{tags}/multi", b"a\nb\n", 0, fh)  # one write holding two lines
     with pytest.raises(FsError) as e:
-        wfs.flush(f"{tags}/multi", fh)
+        wfs.write(f"{tags}/multi", b"a\nb\n", 0, fh)  # one write holding two lines: refused at once
+    with pytest.raises(FsError) as closing:
+        wfs.flush(f"{tags}/multi", fh)  # and close says the same
     wfs.release(f"{tags}/multi", fh)
     assert e.value.errno == errno.EINVAL and "one line" in e.value.reason
+    assert closing.value.errno == errno.EINVAL
     assert "ec2:CreateTags" not in wfs.aws.calls
 
 

@@ -385,8 +385,9 @@ class ItemDir:
         keys = node.keys()
         region, table = node.region_ok(), node.params["table"]
         key = {n: value[n] for n, _ in keys}
+        pk = self.params.get("pk")  # type: ignore[attr-defined]
         return [Mutation("dynamodb", region, "DeleteItem", {"TableName": table, "Key": key},
-                         touched(region, table), f"delete {table}/{name}", repeatable=True,
+                         touched(region, table), f"delete {table}/{pk + '/' if pk else ''}{name}", repeatable=True,
                          update=lambda resp: write_through(self.fs, region, table, keys, delete=value))]
 
 
@@ -424,6 +425,8 @@ class TableDir(ItemDir, TableNode, Dir):
         return len(self.keys()) == 2 and not name.startswith(".")
 
     def plan_unlink(self, name: str) -> list[Mutation]:
+        if name == TABLE_FILE:
+            raise FsError(errno.EACCES, f"{self.path}/{name}: the table's description cannot be removed")
         if len(self.keys()) == 2:
             raise FsError(errno.EISDIR, f"{self.path}/{name}: a partition is a directory")
         return super().plan_unlink(name)
@@ -521,7 +524,9 @@ class ItemFile(TableNode, File):
             def precheck() -> None:
                 got = self.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key_av,
                                     ConsistentRead=True).get("Item")
-                if got is None or not itemjson.same_item(got, base_item):
+                if got is not None and itemjson.same_item(got, item):
+                    pass  # it already holds what is saved (an editor putting back its backup): no conflict
+                elif got is None or not itemjson.same_item(got, base_item):
                     raise FsError(errno.ESTALE, f"{where} was {'deleted' if got is None else 'changed'} in "
                                   "DynamoDB since you read it; your save was refused and the other change kept "
                                   "(re-open the file to see it)")

@@ -41,7 +41,8 @@ class MetaCtl(File):
         verb, _, arg = line.strip().partition(" ")
         if verb != "refresh":
             raise InputError(errno.EINVAL, f"unknown verb {shown(verb)} (accepted: refresh [PATH])")
-        self.fs.refresh("/" + arg.strip().strip("/"))
+        arg = arg.strip()
+        self.fs.refresh(arg if arg.startswith("/") else "/" + arg)
         return []
 
 
