@@ -356,7 +356,10 @@ class Filesystem:
         try:
             node = self.node(path) if not self.overlay.whiteout_of(path) else None
         except FsError as e:
-            if e.errno != errno.ENOENT or not writing:
+            if e.errno != errno.ENOENT:
+                raise
+            if not writing:
+                self.overlay.forget_served(path, self.reader())  # it read that there is nothing here
                 raise
             node = None
         if node is None:
@@ -399,7 +402,10 @@ class Filesystem:
             if whiteout is None and self._exists_remote(path):
                 return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
             target = parent.child_for_create(name)
-            local = LocalFile(bytearray(), time.time(), node=target, base=whiteout[1] if whiteout else None)
+            # what it replaces: an editor's backup of it, else what this writer last read here (an
+            # item since deleted: its save is refused, not a silent re-create), else nothing
+            base = whiteout[1] if whiteout else self.overlay.base_for(path, self.reader())
+            local = LocalFile(bytearray(), time.time(), node=target, base=base)
         self.overlay.files[path] = local
         return self._open_local(path, local, writing=True, dirty=False)
 
@@ -665,7 +671,7 @@ class Filesystem:
         dst = self._existing_file(new) or parent.child_for_create(name)
         self.tx.run(old, src.plan_rename(dst))
         self._forget(old)
-        self.overlay.forget_served(new)
+        self.overlay.forget_served(new, self.reader())
 
     def _commit_local_onto(self, old: str, local: LocalFile, new: str, parent: Dir, name: str) -> None:
         whiteout = self.overlay.whiteout_of(new)
@@ -767,7 +773,7 @@ class Filesystem:
 
     def _forget(self, path: str) -> None:
         """A name that is gone: nothing derived from it is kept (its mtime starts anew if it comes back)."""
-        self.overlay.forget_served(path)
+        self.overlay.forget_served(path, self.reader())
         for memo in (self._stamps, self._stat_memo, self.rendered, self._node_memo):
             memo.drop(path)
 

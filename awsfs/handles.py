@@ -97,9 +97,20 @@ class Overlay:
                 got = readers.get(("sid", sid))
             return got
 
-    def forget_served(self, path: str) -> None:
+    def forget_served(self, path: str, who: tuple[int, int]) -> None:
+        """``who`` removed or moved what was at ``path``: its own reading of it is over. Other
+        readers keep theirs, so their saves based on it are refused (ESTALE), not applied over
+        what is there now."""
         with self.lock:
-            self._served.pop(path, None)
+            readers = self._served.get(path)
+            if readers is None:
+                return
+            pid, sid = who
+            readers.pop(("pid", pid), None)
+            if sid:
+                readers.pop(("sid", sid), None)
+            if not readers:
+                del self._served[path]
 
     def whiteout(self, path: str, base: Optional[bytes]) -> None:
         with self.lock:

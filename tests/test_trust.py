@@ -198,3 +198,53 @@ def test_a_failed_prefetch_is_not_repeated_for_every_file(fault_proxy, boto, uni
     assert all(b'"id": "k00' in b for b in bodies)
     assert fault_proxy.seen["BatchGetItem"] == 1
     assert took < 3.0, took
+
+
+def test_a_save_of_an_item_deleted_since_it_was_read_is_estale_not_a_re_create(make_fs, boto, unique):
+    t = unique("del")
+    ddb = make_table(boto("dynamodb"), t, [{"id": {"S": "a"}, "n": {"N": "0"}}])
+    fs = make_fs(regions=[R], cache_ttl=0.05)
+    fs.caller_pid = lambda: 301
+    p = f"/dynamo/{R}/{t}/a.json"
+    v0 = read(fs, p)
+    ddb.delete_item(TableName=t, Key={"id": {"S": "a"}})
+    time.sleep(0.1)  # the cache no longer lists it
+    for data in (v0.replace(b'"n": 0', b'"n": 1'), v0):  # changed, or written back as read
+        with pytest.raises(FsError) as e:
+            save(fs, p, data)
+        assert e.value.errno == errno.ESTALE and "deleted" in e.value.reason
+    assert "Item" not in ddb.get_item(TableName=t, Key={"id": {"S": "a"}})
+    with pytest.raises(FsError):
+        read(fs, p)  # reading that it is gone is a reading too: now it is a new item
+    save(fs, p, v0)
+    assert "Item" in ddb.get_item(TableName=t, Key={"id": {"S": "a"}})
+
+
+def test_another_process_mv_onto_what_i_read_makes_my_save_estale(make_fs, boto, unique):
+    t = unique("mv")
+    ddb = make_table(boto("dynamodb"), t, [{"id": {"S": "a"}, "n": {"N": "1"}}, {"id": {"S": "b"}, "n": {"N": "5"}}])
+    fs = make_fs(regions=[R])
+    pid = [401]
+    fs.caller_pid = lambda: pid[0]
+    d = f"/dynamo/{R}/{t}"
+    vb = read(fs, f"{d}/b.json")
+    pid[0] = 402
+    fs.rename(f"{d}/a.json", f"{d}/b.json")  # b now holds what a held
+    pid[0] = 401
+    with pytest.raises(FsError) as e:
+        save(fs, f"{d}/b.json", vb.replace(b'"n": 5', b'"n": 9'))
+    assert e.value.errno == errno.ESTALE
+    assert ddb.get_item(TableName=t, Key={"id": {"S": "b"}})["Item"]["n"] == {"N": "1"}
+
+
+@pytest.mark.parametrize("fault", ["5xx_json", "drop_before"])
+def test_mv_onto_an_existing_item_after_a_failure_aws_did_not_apply(fault_proxy, boto, unique, fault):
+    t = unique("mvx")
+    ddb = make_table(boto("dynamodb"), t, [{"id": {"S": "a"}, "n": {"N": "1"}}, {"id": {"S": "b"}, "n": {"N": "5"}}])
+    fs = Filesystem(Aws(endpoint_url=fault_proxy.url, backoff=0.001), [R], endpoint_url=fault_proxy.url)
+    d = f"/dynamo/{R}/{t}"
+    fault_proxy.add("TransactWriteItems", fault)
+    fs.rename(f"{d}/a.json", f"{d}/b.json")  # looked up: not made, so sent again
+    assert fault_proxy.seen["TransactWriteItems"] == 2
+    assert "Item" not in ddb.get_item(TableName=t, Key={"id": {"S": "a"}})
+    assert ddb.get_item(TableName=t, Key={"id": {"S": "b"}})["Item"]["n"] == {"N": "1"}

@@ -478,6 +478,16 @@ class ItemFile(TableNode, File):
     def item(self) -> dict:
         return PackedListing.unpack(self.stored())
 
+    def _listed(self) -> bool:
+        """Whether the item exists, as the cache knows it."""
+        try:
+            self.stored()
+            return True
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return False
+
     def check(self) -> None:
         if not self.params["name"].endswith(SUFFIX):
             raise enoent(self.path, "item files end in .json")
@@ -517,8 +527,8 @@ class ItemFile(TableNode, File):
                 raise InputError(errno.EINVAL, "key mismatch: the file holds the item with key "
                                  f"{_key_text(base_item, keys)}; the new content has {_key_text(item, keys)}. "
                                  "Copy it to a new file to create another item.")
-            if itemjson.same_item(base_item, item):
-                return []
+            if itemjson.same_item(base_item, item) and self._listed():
+                return []  # unchanged (if it is gone meanwhile, the check below says so)
             key_av = {n: item[n] for n, _ in keys}
 
             def precheck() -> None:
@@ -574,18 +584,23 @@ class ItemFile(TableNode, File):
                         "ExpressionAttributeNames": {"#k": keys[0][0]}}}]},
             touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}",
             update=lambda resp: write_through(self.fs, region, table, keys, put=moved, delete=src),
-            verify=lambda: _holds(self.fs, region, table, [(new_key, moved, None), (old_key, None, src)]))]
+            # one transaction: the source still there means none of it happened, whatever the target held
+            verify=lambda: _holds(self.fs, region, table, [(new_key, moved, ANY), (old_key, None, src)]))]
 
 
-def _holds(fs, region: str, table: str, states: list[tuple[dict, Optional[dict], Optional[dict]]]) -> Optional[bool]:
+ANY = object()  # in _holds: whatever the key held before does not matter
+
+
+def _holds(fs, region: str, table: str, states: list[tuple[dict, Optional[dict], Any]]) -> Optional[bool]:
     """After a write whose outcome is unknown, ``states`` being ``(key, after, before)`` (None: no
-    item): True if every key now holds what the write made, False if every key still holds what
-    it had before, None if neither (someone else changed it too: only a person can tell)."""
+    item; ANY: not looked at): True if every key now holds what the write made, False if every key
+    still holds what it had before, None if neither (someone else changed it too: only a person
+    can tell)."""
     now = [fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key, ConsistentRead=True).get("Item")
            for key, _, _ in states]
 
-    def same(a: Optional[dict], b: Optional[dict]) -> bool:
-        return a is None and b is None or a is not None and b is not None and itemjson.same_item(a, b)
+    def same(a: Optional[dict], b: Any) -> bool:
+        return b is ANY or a is None and b is None or a is not None and b is not None and itemjson.same_item(a, b)
     if all(same(got, after) for got, (_, after, _) in zip(now, states)):
         return True
     if all(same(got, before) for got, (_, _, before) in zip(now, states)):
