@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import concurrent.futures
+import contextlib
 import contextvars
 import errno
 import gc
@@ -28,12 +29,23 @@ from tenacity import wait_random_exponential
 
 from .errors import DamagedAnswer, FsError, is_transient, may_have_applied, translate
 
-__all__ = ["Aws", "current_path"]
+__all__ = ["Aws", "current_path", "offline"]
 
 log = logging.getLogger("awsfs.aws")
 
 #: The filesystem path being served, for log lines (set by the filesystem per request).
 current_path: contextvars.ContextVar[str] = contextvars.ContextVar("awsfs_path", default="")
+_offline: contextvars.ContextVar[bool] = contextvars.ContextVar("awsfs_offline", default=False)
+
+
+@contextlib.contextmanager
+def offline():
+    """Inside, no AWS call is made: each fails at once with EWOULDBLOCK (nothing is cached)."""
+    token = _offline.set(True)
+    try:
+        yield
+    finally:
+        _offline.reset(token)
 
 
 class Aws:
@@ -88,6 +100,8 @@ class Aws:
         did not reach AWS (throttling, no connection). A failure after AWS may have received it
         (a connection lost before the answer, a damaged answer, a 5xx) is raised at once as
         :class:`~awsfs.errors.RemoteError` with ``unknown`` set: the caller finds out what happened."""
+        if _offline.get():
+            raise FsError(errno.EWOULDBLOCK, f"{service}:{operation}: not asked now")
         client = self.client(service, region)
         method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
         attempts = 0

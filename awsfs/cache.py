@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import contextvars
 import threading
 import time
@@ -144,6 +145,8 @@ class Cache:
         if not leader:
             flight.done.wait()
             if flight.error is not None:
+                if getattr(flight.error, "errno", None) == errno.EWOULDBLOCK:
+                    return self._get_entry(key, loader)  # the leader was not allowed to ask AWS: ask
                 raise flight.error
             return flight.value
         try:
@@ -238,8 +241,10 @@ class Memo:
     ``token`` it was computed from is unchanged. The oldest stored entries go first (a hit does
     not take the lock: it is on every ``stat``)."""
 
-    def __init__(self, keep: int) -> None:
+    def __init__(self, keep: int, max_bytes: int = 0) -> None:
         self.keep = keep
+        self.max_bytes = max_bytes  # values are bytes, and at most this many in all (0: no byte limit)
+        self.bytes = 0
         self._data: "collections.OrderedDict[Hashable, tuple[Any, Any]]" = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -256,15 +261,21 @@ class Memo:
 
     def put(self, key: Hashable, token: Any, value: Any) -> Any:
         with self._lock:
+            old = self._data.pop(key, None)
+            if self.max_bytes:
+                self.bytes += len(value) - (len(old[1]) if old is not None else 0)
             self._data[key] = (token, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.keep:
-                self._data.popitem(last=False)
+            while len(self._data) > self.keep or self.max_bytes and self.bytes > self.max_bytes and len(self._data) > 1:
+                _, (_, gone) = self._data.popitem(last=False)
+                if self.max_bytes:
+                    self.bytes -= len(gone)
         return value
 
     def drop(self, key: Hashable) -> None:
         with self._lock:
-            self._data.pop(key, None)
+            old = self._data.pop(key, None)
+            if old is not None and self.max_bytes:
+                self.bytes -= len(old[1])
 
     def __len__(self) -> int:
         return len(self._data)

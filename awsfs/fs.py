@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from .aws import Aws, current_path
+from .aws import Aws, current_path, offline
 from .cache import Cache, Memo
 from .errors import FsError, InputError
 from .handles import Handle, LocalFile, Overlay
@@ -117,6 +117,7 @@ def ino_of(path: str) -> int:
 
 STAT_MEMO_SECONDS = 1.0
 SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
+RENDERED_BYTES = 32 << 20  # rendered documents kept for reuse, in all
 SCRATCH_MAX = 64 << 20  # a local scratch file (an editor's swap or backup, sed's temp) holds at most this
 #: the token of a stamp set by a save (see Filesystem._saved): the next content seen is the saved one
 SAVED = object()
@@ -146,7 +147,7 @@ class Filesystem:
         # bounded memories of derived answers (see cache.Memo)
         self._stamps = Memo(200_000)      # path -> (content digest, mtime)
         self._stat_memo = Memo(100_000)   # path -> (cache epoch, (when, Stat))
-        self.rendered = Memo(20_000)      # path -> (stored item, rendered bytes)
+        self.rendered = Memo(20_000, RENDERED_BYTES)  # path -> (stored item, rendered bytes)
         self._node_memo = Memo(20_000)    # path -> (cache epoch, (when, checked node))
         self._handles: dict[int, Handle] = {}
         self._save_locks = [threading.Lock() for _ in range(SAVE_LOCKS)]
@@ -260,6 +261,16 @@ class Filesystem:
 
     def _stat_of(self, path: str) -> Stat:
         return self.stat_node(path, self.node(path))
+
+    def listed_attributes(self, path: str) -> Optional[Stat]:
+        """The attributes of ``path`` if they can be had without asking AWS (None: they cannot), for
+        a listing that sends them along (READDIRPLUS): an entry whose content a listing did not
+        keep goes bare instead of costing a call per entry."""
+        with offline():
+            try:
+                return Filesystem.getattr.__wrapped__(self, path)  # not a failure to record
+            except FsError:
+                return None
 
     def opendir(self, path: str) -> int:
         """A directory handle: its reads go on over the listing they started with."""

@@ -187,10 +187,8 @@ class AwsfsOperations(fuse.Operations):
                 # directories go bare: their attributes are constant, but knowing one exists can
                 # cost an AWS call (a table's DescribeTable), which a plain `ls` must not pay
                 if nxt <= PLUS_ENTRIES and not stat.S_ISDIR(mode):
-                    try:
-                        attrs = self.fs.getattr(f"{base}/{name}").as_dict
-                    except FsError:
-                        pass
+                    st = self.fs.listed_attributes(f"{base}/{name}")
+                    attrs = st.as_dict if st is not None else None
                 yield name, attrs or {"st_mode": mode, "st_ino": ino}, nxt, attrs is not None
         return _started(entries())
 

@@ -283,3 +283,22 @@ def test_refresh_takes_the_mounts_own_absolute_path(make_fs, boto, unique):
     from helpers import save
     save(fs, "/.awsfs/ctl", f"refresh /home/you/aws{d}\n".encode())
     assert b'"n": 9' in read(fs, f"{d}/k000.json")
+
+
+def test_a_listing_past_its_budget_sends_bare_entries_not_a_call_each(make_fs, boto, unique, monkeypatch):
+    """READDIRPLUS attributes come only from what the listing kept: entries whose items it did not
+    keep go bare (the kernel asks for them if someone stats them) instead of a GetItem each; and
+    nothing of that lands in the errors file."""
+    from awsfs import fuse_ops
+    monkeypatch.setattr(dynamo.PackedListing, "BUDGET", 20_000)
+    t = unique("bare")
+    make_table(boto("dynamodb"), t, items(100, pad=1000))
+    fs = make_fs(regions=[R])
+    d = f"/dynamo/{R}/{t}"
+    calls = fs.aws.total_calls()
+    entries = list(fuse_ops.AwsfsOperations(fs).readdir_plus(d, 0))
+    assert len(entries) == 103
+    assert fs.aws.total_calls() - calls <= 2  # DescribeTable and the Scan: no GetItem per entry
+    full = sum(1 for *_x, is_full in entries if is_full)
+    assert 5 < full < 50
+    assert read(fs, "/.awsfs/errors") == b""

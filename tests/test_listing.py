@@ -286,12 +286,11 @@ def test_listing_with_attributes_matches_stat_costs_no_more_and_stops_at_the_lim
     calls = dict(fs.aws.calls)
     monkeypatch.setattr(fuse_ops, "PLUS_ENTRIES", 6)  # the first six entries (but "." and "..")
     broken = f"{path}/{listed[4]}"  # an item among them whose attributes cannot be had
-    real_getattr = fs.getattr
-    monkeypatch.setattr(fs, "getattr", lambda p, fh=None: (_ for _ in ()).throw(FsError(errno.EIO, "x"))
-                        if p == broken else real_getattr(p, fh))
+    real = fs.listed_attributes
+    monkeypatch.setattr(fs, "listed_attributes", lambda p: None if p == broken else real(p))
     entries = list(fuse_ops.AwsfsOperations(fs).readdir_plus(path, 0))
     assert fs.aws.calls == calls
-    monkeypatch.setattr(fs, "getattr", real_getattr)
+    monkeypatch.setattr(fs, "listed_attributes", real)
     assert [e[0] for e in entries] == listed
     full = {name: attrs for name, attrs, _nxt, is_full in entries if is_full}
     assert sorted(full) == sorted(set(listed[:6]) - {".", "..", listed[4]})
