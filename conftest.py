@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import boto3
@@ -70,3 +71,17 @@ def fault_proxy(fault_proxy_server):
     fault_proxy_server.reset()
     yield fault_proxy_server
     fault_proxy_server.reset()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_tables_made():
+    """Tables a module's tests made with tests/helpers.make_table go with the module."""
+    yield
+    helpers = sys.modules.get("helpers")
+    for ddb, name in getattr(helpers, "MADE", ()):
+        try:
+            ddb.delete_table(TableName=name)
+        except Exception:
+            pass
+    if helpers is not None:
+        helpers.MADE.clear()

@@ -11,8 +11,16 @@ def read(fs, path):
         fs.release(path, fh)
 
 
-def make_table(ddb, name, items=(), key_type="S"):
-    """A table with hash key ``id`` of ``key_type``, holding ``items`` (DynamoDB JSON); returns ``ddb``."""
+#: tables made by the running module's tests: deleted after it (see the root conftest), so that
+#: the local AWS does not fill up with them (ListTables answers 100 names a page)
+MADE: list = []
+
+
+def make_table(ddb, name, items=(), key_type="S", keep=False):
+    """A table with hash key ``id`` of ``key_type``, holding ``items`` (DynamoDB JSON); returns ``ddb``.
+    It is deleted once the module's tests are done, unless ``keep``."""
+    if not keep:
+        MADE.append((ddb, name))
     ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": key_type}])
