@@ -230,9 +230,9 @@ class Cache:
 
     def oldest(self) -> Optional[float]:
         """Seconds since the oldest entry still fresh was loaded (None: nothing cached)."""
-        now = time.time()
+        now, mono = time.time(), time.monotonic()
         with self._lock:
-            ages = [now - e.loaded_at for e in self._data.values() if time.monotonic() <= e.expires]
+            ages = [now - e.loaded_at for e in self._data.values() if mono <= e.expires]
         return round(max(ages), 1) if ages else None
 
 

@@ -436,12 +436,6 @@ class Filesystem:
                 self._writers.setdefault(h.path, set()).add(fh)
             return fh
 
-    def open_size(self, fh: int) -> int:
-        """The size of what an open file handle reads."""
-        h = self.handle(fh)
-        with h.lock:
-            return len(h.data)
-
     def handle(self, fh: int) -> Handle:
         h = self._handles.get(fh)
         if h is None:

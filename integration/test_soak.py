@@ -1,6 +1,5 @@
 """A soak through a real mount: thousands of mixed operations over the same items, and the daemon's
 memory and caches stay flat after warm-up (a generous bound, not a timing)."""
-import os
 import subprocess
 
 R = "us-east-1"

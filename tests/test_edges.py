@@ -269,7 +269,7 @@ def test_an_editor_putting_back_a_backup_equal_to_aws_is_no_conflict(make_fs, bo
     fs.unlink(p)
     fs.rename(p + "~", p)  # vim's restore
     assert ddb.get_item(TableName=t, Key={"id": {"S": "k000"}})["Item"]["n"] == {"N": "1"}
-    assert f"k000.json~" not in fs.listdir(f"/dynamo/{R}/{t}")
+    assert "k000.json~" not in fs.listdir(f"/dynamo/{R}/{t}")
 
 
 def test_refresh_takes_the_mounts_own_absolute_path(make_fs, boto, unique):

@@ -1,7 +1,6 @@
 """FUSE worker threads are foreign (libfuse's) threads calling into Python through ctypes; the
 adapter keeps one Python thread state per live worker, never one per worker that ever lived."""
 import ctypes
-import sys
 import threading
 
 from awsfs import fuse_ops
