@@ -6,18 +6,17 @@ errors are translated through :mod:`awsfs.errors`, and one JSON log line is writ
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import concurrent.futures
 import contextlib
 import contextvars
 import errno
 import gc
-import json
 import logging
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 import boto3
@@ -29,7 +28,7 @@ from tenacity import wait_random_exponential
 
 from .errors import DamagedAnswer, FsError, is_transient, may_have_applied, translate
 
-__all__ = ["Aws", "current_path", "offline"]
+__all__ = ["Aws", "Paging", "check_answer", "current_path", "offline"]
 
 log = logging.getLogger("awsfs.aws")
 
@@ -65,6 +64,7 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._paging: dict[tuple[str, str], Paging] = {}
         self.calls: Counter[str] = Counter()      # "service:Operation" -> requests sent (attempts)
         self.failures: Counter[str] = Counter()
 
@@ -76,7 +76,10 @@ class Aws:
             if c is None:
                 c = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                         config=self._config)
-                c.meta.events.register("before-parse", _check_json if service == "dynamodb" else _check_answer)
+                hooks = _service_hooks(service)
+                c.meta.events.register("before-parse", hooks.pop("before-parse", check_answer))
+                for event, hook in hooks.items():
+                    c.meta.events.register(event, hook)
                 self._clients[key] = c
                 # a client is a big object graph that lives as long as the mount: keep it (and
                 # everything else alive now) out of the cyclic collector's full passes, which
@@ -123,7 +126,7 @@ class Aws:
                     if _answer.status < 300 or _answer.status >= 500:
                         raise DamagedAnswer(f"HTTP {_answer.status or '?'} with a body that does not parse") from e
                     raise
-                missing = [k for k in _REQUIRED.get((service, operation), ()) if k not in response]
+                missing = [k for k in _required().get((service, operation), ()) if k not in response]
                 if missing:
                     raise DamagedAnswer(f"the answer lacks {', '.join(missing)}")
                 return response
@@ -174,19 +177,35 @@ class Aws:
             raise FsError(errno.ETIMEDOUT, f"{service}:{operation}: no answer within {timeout} s")
         return [f.result() for f in futures]
 
-    def pages(self, service: str, region: str, operation: str, token_in: str, token_out: str,
-              start: Any = None, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield the pages of a paginated call, each one through :meth:`call`.
+    def paging(self, service: str, operation: str) -> "Paging":
+        """How ``operation`` pages, from botocore's own paginator definition."""
+        key = (service, operation)
+        got = self._paging.get(key)
+        if got is None:
+            cfg = self.session._session.get_paginator_model(service).get_paginator(operation)
+            result = cfg["result_key"]
+            got = self._paging[key] = Paging(cfg["input_token"], cfg["output_token"],
+                                            result[0] if isinstance(result, list) else result,
+                                            cfg.get("more_results"))
+        return got
 
-        ``start`` resumes from a token a previous page returned (for streamed listings).
-        """
-        token = start
+    def page(self, service: str, region: str, operation: str, token: Any,
+             params: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """One page of a paginated call through :meth:`call`, from ``token`` (None: the first):
+        ``(page, next token)``, the next token None after the last page."""
+        paging = self.paging(service, operation)
+        page = self.call(service, region, operation, **({**params, paging.token_in: token} if token else params))
+        following = page.get(paging.token_out)
+        if paging.more is not None and not page.get(paging.more):
+            following = None
+        return page, following or None
+
+    def pages(self, service: str, region: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated call, each one through :meth:`call`."""
+        token = None
         while True:
-            if token:
-                params[token_in] = token
-            page = self.call(service, region, operation, **params)
+            page, token = self.page(service, region, operation, token, params)
             yield page
-            token = page.get(token_out)
             if not token:
                 return
 
@@ -217,6 +236,30 @@ def _log_retry(service: str, operation: str, region: str) -> Callable[[RetryCall
     return before_sleep
 
 
+@dataclass(frozen=True)
+class Paging:
+    token_in: str
+    token_out: str
+    result_key: str            #: where a page's entries are
+    more: Optional[str] = None  #: the field saying more pages follow (when the token does not)
+
+
+def _service_hooks(service: str) -> dict[str, Callable[..., None]]:
+    from .services import client_hooks  # the services declare their clients' hooks
+    return dict(client_hooks(service))
+
+
+_REQUIRED_CACHE: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _required() -> dict[tuple[str, str], tuple[str, ...]]:
+    if not _REQUIRED_CACHE:
+        from .services import required_fields
+        _REQUIRED_CACHE.update(_REQUIRED)
+        _REQUIRED_CACHE.update(required_fields())
+    return _REQUIRED_CACHE
+
+
 class _Answer(threading.local):
     status = 0  # the HTTP status of this thread's last answer (see Aws.call)
 
@@ -224,22 +267,14 @@ class _Answer(threading.local):
 _answer = _Answer()
 
 #: fields an operation's successful answer always has: without them the answer was damaged
+#: (the services declare their own: see each module's ``REQUIRED``)
 _REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("dynamodb", "Scan"): ("Items", "Count"),
-    ("dynamodb", "Query"): ("Items", "Count"),
-    ("dynamodb", "BatchGetItem"): ("Responses",),
-    ("dynamodb", "ListTables"): ("TableNames",),
-    ("dynamodb", "DescribeTable"): ("Table",),
-    ("ec2", "DescribeInstances"): ("Reservations",),
-    ("ec2", "DescribeSecurityGroups"): ("SecurityGroups",),
-    ("ec2", "DescribeImages"): ("Images",),
     ("ec2", "DescribeRegions"): ("Regions",),
-    ("elb", "DescribeLoadBalancers"): ("LoadBalancerDescriptions",),
     ("sts", "GetCallerIdentity"): ("Account",),
 }
 
 
-def _check_answer(response_dict: dict[str, Any], **_: Any) -> None:
+def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
     """Every answer: a successful one must be whole (its Content-Length, DynamoDB's CRC32)."""
     status = response_dict.get("status_code") or 0
     _answer.status = status
@@ -255,38 +290,3 @@ def _check_answer(response_dict: dict[str, Any], **_: Any) -> None:
         raise DamagedAnswer("the answer's CRC32 does not match its body")
 
 
-# DynamoDB answers that carry many items. botocore walks its shape model for every attribute value
-# (~0.1 s for a 2,000-item Scan page, about half the cost of a listing after moto's own); the JSON
-# already is DynamoDB's AttributeValue form, so json.loads (~6 ms) plus decoding binary values gives
-# the same response.
-_ITEM_LISTS = ("Scan", "Query", "BatchGetItem")
-
-
-def _check_json(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
-                operation_model: Any, **_: Any) -> None:
-    """A successful DynamoDB answer is a whole JSON object (botocore would take a body that does
-    not parse, or an empty one, for an empty answer: a GetItem that found nothing)."""
-    _check_answer(response_dict)
-    if not 200 <= (response_dict.get("status_code") or 0) < 300:
-        return
-    op = operation_model.name
-    try:
-        data = json.loads(response_dict["body"], object_hook=_binary if op in _ITEM_LISTS else None)
-    except (KeyError, TypeError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        raise DamagedAnswer("the answer is not a whole JSON object")
-    if op in _ITEM_LISTS:
-        customized_response_dict.update(data)
-        response_dict["body"] = b"{}"
-
-
-def _binary(d: dict[str, Any]) -> dict[str, Any]:
-    """An AttributeValue as botocore parses it: ``B`` and ``BS`` values become bytes."""
-    b = d.get("B")
-    if isinstance(b, str):
-        d["B"] = base64.b64decode(b)
-    bs = d.get("BS")
-    if isinstance(bs, list) and all(isinstance(x, str) for x in bs):
-        d["BS"] = [base64.b64decode(x) for x in bs]
-    return d

@@ -13,6 +13,11 @@ Two things keep one command's view consistent whatever the TTL:
 * :meth:`Cache.pinned` makes every lookup inside it answer with the entries it answered with
   before (a directory being read goes on over the listing it started with, even once that
   listing has expired or been dropped).
+
+Answers derived from cached entries (a file's attributes, a checked node) are reused while the
+*places* they were read from are unchanged: a place is a key's first three parts (``("dynamo",
+region, table)``, ``("ec2", region, "instances")``); a store, a write-through or an invalidation
+changes its own place (and, for a shorter prefix, every place under it), nothing else.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ SWEEP_EVERY = 1000      # stores between two sweeps of expired entries (so the c
 GENERATIONS_KEEP = 2_000  # invalidated prefixes remembered (for loads in flight) before a reset
 
 _pins: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("awsfs_pins", default=None)
+_reading: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("awsfs_reading", default=None)
+PLACE = 3  # a key's place: its first parts
 
 
 @dataclass
@@ -66,9 +73,8 @@ class Cache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-        #: bumped whenever something is stored or invalidated: answers derived from the cache
-        #: (such as file attributes) are reusable while it is unchanged
-        self.epoch = 0
+        #: place (or shorter prefix) -> changes made there: see :meth:`unchanged`
+        self._places: dict[Key, int] = {}
 
     def _fresh(self, e: Optional[Entry], now: float) -> bool:
         if e is None:
@@ -80,6 +86,50 @@ class Cache:
             e.used = now
             return True
         return False
+
+    def _changed(self, key: Key) -> None:
+        """Caller holds the lock: what was derived from ``key``'s place is stale."""
+        p = key[:PLACE]
+        self._places[p] = self._places.get(p, 0) + 1
+
+    def _mark(self, key: Key) -> int:
+        """How many changes the place of ``key`` has seen, its prefixes' included."""
+        places = self._places
+        return sum(places.get(key[:i], 0) for i in range(min(len(key), PLACE) + 1))
+
+    def _read(self, key: Key) -> None:
+        reading = _reading.get()
+        if reading is not None:
+            p = key[:PLACE]
+            if p not in reading:
+                reading[p] = self._mark(p)
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Inside, the places of the keys read are recorded (in the dict yielded, with how many
+        changes each had seen): what is computed inside holds while :meth:`unchanged` says so."""
+        outer = _reading.get()
+        places: dict[Key, int] = {}
+        token = _reading.set(places)
+        try:
+            yield places
+        finally:
+            _reading.reset(token)
+            if outer is not None:
+                for p, n in places.items():
+                    outer.setdefault(p, n)
+
+    def unchanged(self, places: dict[Key, int]) -> bool:
+        """Whether nothing has changed in ``places`` (from :meth:`reading`) since; the places are
+        then also read by an enclosing :meth:`reading`."""
+        for p, n in places.items():
+            if self._mark(p) != n:
+                return False
+        outer = _reading.get()
+        if outer is not None:
+            for p, n in places.items():
+                outer.setdefault(p, n)
+        return True
 
     def _entry(self, value: Any) -> Entry:
         now = time.monotonic()
@@ -104,6 +154,7 @@ class Cache:
 
     def peek(self, key: Key) -> Optional[Entry]:
         """The fresh entry for ``key`` or None; never loads."""
+        self._read(key)
         pins = _pins.get()
         if pins is not None and key in pins:
             return pins[key]
@@ -120,6 +171,7 @@ class Cache:
         return self.get_entry(key, loader).value
 
     def get_entry(self, key: Key, loader: Callable[[], Any]) -> Entry:
+        self._read(key)
         pins = _pins.get()
         if pins is not None:
             e = pins.get(key)
@@ -161,7 +213,7 @@ class Cache:
         with self._lock:
             if self._gen(key) == gen:
                 self._data[key] = entry
-                self.epoch += 1
+                self._changed(key)
                 self._stored()
             self._flights.pop(key, None)
         flight.value = entry
@@ -172,7 +224,7 @@ class Cache:
         entry = self._entry(value)
         with self._lock:
             self._data[key] = entry
-            self.epoch += 1
+            self._changed(key)
             self._stored()
 
     def generation(self, key: Key) -> int:
@@ -188,20 +240,22 @@ class Cache:
             e = self._data.get(key)
             if self._gen(key) == generation and (e is None or e.expires < time.monotonic()):
                 self._data[key] = entry
-                self.epoch += 1
+                self._changed(key)
                 self._stored()
 
-    def touch(self) -> None:
-        """A cached value was changed in place (write-through): derived answers are stale."""
+    def touch(self, *keys: Key) -> None:
+        """Cached values under ``keys`` were changed in place (write-through): answers derived
+        from them are stale (no keys: from anything)."""
         with self._lock:
-            self.epoch += 1
+            for key in keys or ((),):
+                self._changed(key)
 
     def invalidate(self, *prefixes: Key) -> None:
         """Drop every key that starts with one of ``prefixes``; loads in flight are not stored."""
         with self._lock:
             self._epoch += 1
-            self.epoch += 1
             for prefix in prefixes:
+                self._changed(prefix)
                 n = len(prefix)
                 for k in [k for k in self._data if k[:n] == prefix]:
                     del self._data[k]

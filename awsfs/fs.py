@@ -5,7 +5,6 @@ Methods raise :class:`~awsfs.errors.FsError`; the adapter turns it into an errno
 """
 from __future__ import annotations
 
-import collections
 import errno
 import functools
 import hashlib
@@ -17,21 +16,22 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
+from . import services
 from .aws import Aws, current_path, offline
-from .cache import Cache, Memo
+from .cache import Memo
+from .context import Context, ErrorLog
 from .errors import FsError, InputError
-from .handles import Handle, LocalFile, Overlay
+from .handles import Handle, LocalFile, Overlay, Spool
 from .transaction import Transactions
 from .nodes import DIR, FILE, LINK, Dir, File, Link, Node
 from .router import Router
-from .services import dynamo, ec2, elb, meta
 
 __all__ = ["ErrorLog", "Filesystem", "Stat", "ROUTES"]
 
 log = logging.getLogger("awsfs.fs")
 
-#: The whole tree: path patterns -> node factories, in match order.
-ROUTES = meta.ROUTES + ec2.ROUTES + dynamo.ROUTES + elb.ROUTES
+#: The whole tree: path patterns -> node factories, in match order (from the list of services).
+ROUTES = services.routes()
 
 
 @dataclass(frozen=True)
@@ -52,34 +52,6 @@ class Stat:
         return {"st_mode": self.mode, "st_size": self.size, "st_nlink": self.nlink, "st_ino": self.ino,
                 "st_uid": self.uid, "st_gid": self.gid, "st_mtime": ns, "st_ctime": ns, "st_atime": ns,
                 "st_blocks": (self.size + 511) // 512, "st_blksize": 4096}
-
-
-class ErrorLog:
-    """Recent failures, newest last: what ``/.awsfs/errors`` shows."""
-
-    REPEAT_SECONDS = 5.0  # close() repeating the refusal of a write or fsync adds no second line
-
-    def __init__(self, keep: int = 200) -> None:
-        self._lines: collections.deque[str] = collections.deque(maxlen=keep)
-        self._lock = threading.Lock()
-        self._last: tuple[Any, ...] = ()
-
-    def add(self, path: str, op: str, err: FsError) -> None:
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        name = errno.errorcode.get(err.errno or errno.EIO, str(err.errno))
-        text = f"{when} {op} {path}: {name}: {err.reason}"
-        now = time.monotonic()
-        with self._lock:
-            last, self._last = self._last, (path, name, err.reason, now)
-            if op == "flush" and last[:3] == (path, name, err.reason) and now - last[3] < self.REPEAT_SECONDS:
-                return  # close() repeating the refusal its write or fsync just got
-            self._lines.append(text)
-        log.warning("operation failed", extra={"event": "error", "path": path, "op": op,
-                                               "errno": name, "reason": err.reason})
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
 
 
 _UNREMARKABLE = {errno.ENOENT, errno.EXDEV}  # "no such entry"; mv's way of asking to copy
@@ -103,13 +75,6 @@ def recorded(func):
     return wrapper
 
 
-def _resize(buf: bytearray, length: int) -> None:
-    if length < len(buf):
-        del buf[length:]
-    else:
-        buf.extend(b"\0" * (length - len(buf)))
-
-
 def ino_of(path: str) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=8).digest(),
                           "little") >> 1 or 1
@@ -117,11 +82,15 @@ def ino_of(path: str) -> int:
 
 STAT_MEMO_SECONDS = 1.0
 SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
-RENDERED_BYTES = 32 << 20  # rendered documents kept for reuse, in all
 SCRATCH_MAX = 64 << 20  # a local scratch file (an editor's swap or backup, sed's temp) holds at most this
 #: the token of a stamp set by a save (see Filesystem._saved): the next content seen is the saved one
 SAVED = object()
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
+
+
+def _volatile(value: Any) -> bool:
+    """Whether a computed node (or the attributes of one) must not be reused: its file changes by itself."""
+    return getattr(value, "volatile", False)
 
 
 class _EmptyDir(Dir):
@@ -134,21 +103,22 @@ class _EmptyDir(Dir):
 class Filesystem:
     def __init__(self, aws: Aws, regions: list[str], cache_ttl: float = 60.0, read_only: bool = False,
                  uid: Optional[int] = None, gid: Optional[int] = None, endpoint_url: Optional[str] = None) -> None:
+        self.ctx = Context(aws, regions, cache_ttl, read_only)
         self.aws = aws
-        self.regions = list(regions)
-        self.cache = Cache(cache_ttl, caller=lambda: self.caller_pid())
+        self.regions = self.ctx.regions
+        self.cache = self.ctx.cache
         self.read_only = read_only
         self.uid = os.getuid() if uid is None else uid
         self.gid = os.getgid() if gid is None else gid
         self.endpoint_url = endpoint_url
         self.router = Router(ROUTES)
-        self.errors = ErrorLog()
-        self.started = time.time()
+        self.errors = self.ctx.errors
+        self.started = self.ctx.started
         # bounded memories of derived answers (see cache.Memo)
         self._stamps = Memo(200_000)      # path -> (content digest, mtime)
-        self._stat_memo = Memo(100_000)   # path -> (cache epoch, (when, Stat))
-        self.rendered = Memo(20_000, RENDERED_BYTES)  # path -> (stored item, rendered bytes)
-        self._node_memo = Memo(20_000)    # path -> (cache epoch, (when, checked node))
+        self._stat_memo = Memo(100_000)   # path -> (None, (cache places read, when, Stat))
+        self.rendered = self.ctx.rendered
+        self._node_memo = Memo(20_000)    # path -> (None, (cache places read, when, checked node))
         self._handles: dict[int, Handle] = {}
         self._save_locks = [threading.Lock() for _ in range(SAVE_LOCKS)]
         self._dirs: dict[int, dict] = {}  # open directory -> the cache entries its listing is read from
@@ -157,12 +127,22 @@ class Filesystem:
         self._writers: dict[str, set[int]] = {}
         self.overlay = Overlay()
         self.tx = Transactions(aws, self.cache, read_only)
-        self._account: Optional[str] = None
-        #: the pid of the process behind the request being served (0: unknown); the FUSE adapter
-        #: sets it, and lookups use that process's command line to fetch named files together
-        self.caller_pid: Callable[[], int] = lambda: 0
         self.binding = "none (not mounted)"  # the FUSE library serving the mount: set by fuse_ops.mount
         self.mountpoint = ""  # where it is mounted (absolute): set by fuse_ops.mount
+        self.ctx._resolve = self.node
+        self.ctx._refresh = self.refresh
+        self.ctx.facts.update(endpoint=lambda: self.endpoint_url or "(AWS default)", binding=lambda: self.binding,
+                              open_files=lambda: len(self._handles))
+
+    @property
+    def caller_pid(self) -> Callable[[], int]:
+        """The pid of the process behind the request being served (0: unknown): the FUSE adapter
+        sets it; lookups use that process's command line to fetch named files together."""
+        return self.ctx.caller_pid
+
+    @caller_pid.setter
+    def caller_pid(self, get: Callable[[], int]) -> None:
+        self.ctx.caller_pid = get
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:
@@ -172,22 +152,22 @@ class Filesystem:
         return self._reused(self._node_memo, path, self._checked)
 
     def _checked(self, path: str) -> Node:
-        node = self.router.resolve(self, path)
+        node = self.router.resolve(self.ctx, path)
         node.check()
         return node
 
     def _reused(self, memo: Memo, path: str, compute: Callable[[str], Any]) -> Any:
-        """``compute(path)``, reused for up to a second while the cache is unchanged (never for
-        the mount's own files, which change by themselves). A hit is on every ``stat``: it takes
-        no lock and makes no closure."""
-        epoch, now = self.cache.epoch, time.monotonic()
-        hit = memo.get(path, epoch)
-        if hit is not None and now - hit[0] < STAT_MEMO_SECONDS and not self.is_volatile(path):
-            return hit[1]
-        value = compute(path)
-        if self.is_volatile(path):
-            return value
-        memo.put(path, epoch, (now, value))
+        """``compute(path)``, reused for up to a second while the cache entries it was computed
+        from are unchanged (a change elsewhere keeps it), never for a file whose content changes
+        by itself. A hit is on every ``stat``: it takes no lock."""
+        now = time.monotonic()
+        hit = memo.get(path, None)
+        if hit is not None and now - hit[1] < STAT_MEMO_SECONDS and self.cache.unchanged(hit[0]):
+            return hit[2]
+        with self.cache.reading() as places:
+            value = compute(path)
+        if not _volatile(value):
+            memo.put(path, None, (places, now, value))
         return value
 
     def _mtime(self, path: str, node: Node, content: bytes) -> float:
@@ -205,7 +185,7 @@ class Filesystem:
         if seen is not None:
             when = max(when, float(seen[1]))  # a change never moves the mtime back
         if seen is None and hint is None:
-            when = self.started if path.startswith("/.awsfs") else time.time()
+            when = self.started if node.volatile else time.time()
         self._stamps.put(path, digest, when)
         return when
 
@@ -217,7 +197,8 @@ class Filesystem:
         if seen is not None:
             when = max(when, float(seen[1]))
         self._stamps.put(path, SAVED, when)
-        self.cache.touch()  # attributes reused from before the save are stale (even if AWS is unchanged)
+        for memo in (self._stat_memo, self._node_memo):  # their attributes are stale (even if AWS is unchanged)
+            memo.drop(path)
         return when
 
     def stat_node(self, path: str, node: Node) -> Stat:
@@ -227,8 +208,12 @@ class Filesystem:
             target = node.target()
             return Stat(LINK, stat.S_IFLNK | 0o777, len(target), self.started, ino_of(path), self.uid, self.gid)
         assert isinstance(node, File)
+        mode = (0o644 if node.writable and not self.read_only else 0o444) & node.mode_mask
+        if node.streamed:  # its size and time come from AWS's metadata, not from its bytes
+            hint = node.mtime_hint()
+            return Stat(FILE, stat.S_IFREG | mode, node.size(), self.started if hint is None else hint,
+                        ino_of(path), self.uid, self.gid)
         data = node.content()
-        mode = 0o644 if node.writable and not self.read_only else 0o444
         return Stat(FILE, stat.S_IFREG | mode, len(data), self._mtime(path, node, data), ino_of(path),
                     self.uid, self.gid)
 
@@ -237,9 +222,9 @@ class Filesystem:
         h = self._handles.get(fh) if fh is not None else None
         # no path: the file is open but its name is gone (removed, or renamed over); the handle
         # still reads what it read
-        if h is not None and (h.writing or h.local is not None or not path):
+        if h is not None and (h.writing or h.local is not None or not path) and not (h.live and path):
             with h.lock:
-                data = bytes(h.data)
+                size = len(h.data)
             if h.local is not None:
                 mtime = h.local.mtime
             elif h.mtime is not None:  # written through this handle
@@ -247,8 +232,9 @@ class Filesystem:
             elif h.dirty or h.node is None:
                 mtime = time.time()
             else:
-                mtime = self._mtime(path, h.node, data)
-            return Stat(FILE, stat.S_IFREG | 0o644, len(data), mtime, ino_of(path), self.uid, self.gid)
+                with h.lock:
+                    mtime = self._mtime(path, h.node, bytes(h.data))
+            return Stat(FILE, stat.S_IFREG | 0o644, size, mtime, ino_of(path), self.uid, self.gid)
         local = self.overlay.files.get(path)
         if local is not None:
             return Stat(FILE, stat.S_IFREG | 0o644, len(local.data), local.mtime, ino_of(path), self.uid, self.gid)
@@ -310,7 +296,7 @@ class Filesystem:
 
     def _readdir(self, path: str, offset: int) -> Iterator[tuple[str, int, int, int]]:
         if path in self.overlay.dirs and not self._exists_remote(path):
-            node: Node = _EmptyDir(self, path)
+            node: Node = _EmptyDir(self.ctx, path)
         else:
             node = self.node(path)
         if not isinstance(node, Dir):
@@ -360,7 +346,7 @@ class Filesystem:
         local = self.overlay.files.get(path)
         if local is not None:
             if flags & os.O_TRUNC:
-                del local.data[:]
+                local.data.truncate(0)
             return self._open_local(path, local, writing, dirty=bool(flags & os.O_TRUNC), flags=flags)
         if self.overlay.whiteout_of(path) and not writing:
             raise FsError(errno.ENOENT, f"{path}: no such entry")
@@ -382,12 +368,14 @@ class Filesystem:
         if not isinstance(node, File):
             raise FsError(errno.ELOOP, f"{path}: is a symbolic link")
         if not writing:
+            if node.streamed or node.volatile:  # read as it is served: never a copy, never a save's base
+                return self._add_handle(Handle(node, path, b"", None, writing=False, live=True))
             data = self.overlay.seen(path, self.reader(), node.content())
-            return self._add_handle(Handle(node, path, bytearray(data or b""), data, writing=False))
+            return self._add_handle(Handle(node, path, data, data, writing=False))
         if not node.writable:
             raise FsError(errno.EACCES, f"{path}: this file is read-only")
         if node.ctl:
-            return self._add_handle(Handle(node, path, bytearray(), None, writing=True))
+            return self._add_handle(Handle(node, path, b"", None, writing=True))
         current = node.content()
         trunc = bool(flags & os.O_TRUNC)
         # the writer's base: what it reads through this handle (O_RDWR), else what this process
@@ -395,7 +383,7 @@ class Filesystem:
         # whole; `cp`/`>` after a `cat`), else what AWS has now (a writer that never read it)
         reads_here = (flags & os.O_ACCMODE) == os.O_RDWR and not trunc
         base = current if reads_here else (self.overlay.base_for(path, self.reader()) or current)
-        return self._add_handle(Handle(node, path, bytearray(b"" if trunc else current), base, writing=True,
+        return self._add_handle(Handle(node, path, Spool(b"" if trunc else current), base, writing=True,
                                        dirty=trunc), flags)
 
     @recorded
@@ -408,7 +396,7 @@ class Filesystem:
             return self.open(path, flags | os.O_TRUNC)
         whiteout = self.overlay.whiteout_of(path)
         if parent.is_scratch(name):
-            local = LocalFile(bytearray(), time.time())
+            local = LocalFile(Spool(), time.time())
         else:
             if whiteout is None and self._exists_remote(path):
                 return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
@@ -416,7 +404,7 @@ class Filesystem:
             # what it replaces: an editor's backup of it, else what this writer last read here (an
             # item since deleted: its save is refused, not a silent re-create), else nothing
             base = whiteout[1] if whiteout else self.overlay.base_for(path, self.reader())
-            local = LocalFile(bytearray(), time.time(), node=target, base=base)
+            local = LocalFile(Spool(), time.time(), node=target, base=base)
         self.overlay.files[path] = local
         return self._open_local(path, local, writing=True, dirty=False)
 
@@ -444,6 +432,8 @@ class Filesystem:
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
         h = self.handle(fh)
+        if h.live:
+            return h.node.read(offset, size)  # type: ignore[union-attr]
         with h.lock:
             return bytes(h.data[offset:offset + size])
 
@@ -459,9 +449,7 @@ class Filesystem:
             if h.append:
                 offset = len(h.data)  # not the kernel's idea of the size, which may be a second old
             self._within_limit(path, h, offset + len(data))
-            if offset > len(h.data):
-                h.data.extend(b"\0" * (offset - len(h.data)))
-            h.data[offset:offset + len(data)] = data
+            h.data.write(offset, data)  # type: ignore[union-attr]
             h.dirty = True
         h.mtime = time.time()
         if h.local is not None:
@@ -475,8 +463,9 @@ class Filesystem:
         refusal reaches even bash's builtin echo. Should a second line follow, the early commit is
         undone and the write refused: all of the content is saved, or none of it."""
         with h.lock:
-            lines = h.data.count(b"\n")
-            complete = lines == 1 and h.data.endswith(b"\n")
+            text = bytes(h.data)
+        lines = text.count(b"\n")
+        complete = lines == 1 and text.endswith(b"\n")
         if complete and h.dirty:
             if h.early is None:
                 h.early = (h.local.base if h.local is not None else h.base,)
@@ -542,7 +531,7 @@ class Filesystem:
             if length > len(local.data):
                 for h in targets:
                     self._within_limit(path, h, length)
-            _resize(local.data, length)
+            local.data.truncate(length)
             for h in targets:
                 h.dirty = True
             return
@@ -557,7 +546,7 @@ class Filesystem:
                 continue
             self._within_limit(path, h, length)
             with h.lock:
-                _resize(h.data, length)
+                h.data.truncate(length)  # type: ignore[union-attr]
                 h.dirty = True
 
     @recorded
@@ -670,7 +659,7 @@ class Filesystem:
             # It keeps the original's mtime, as rename does: put back after a failed save, the
             # file shows the mtime the editor last saw
             data = src.content()
-            self.overlay.files[new] = LocalFile(bytearray(data), self._mtime(old, src, data))
+            self.overlay.files[new] = LocalFile(Spool(data), self._mtime(old, src, data))
             self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or data)
             return
         dst = self._existing_file(new) or parent.child_for_create(name)
@@ -725,7 +714,7 @@ class Filesystem:
                 raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
             self.overlay.dirs.discard(path)
             return
-        node = self.router.resolve(self, path)
+        node = self.router.resolve(self.ctx, path)
         if isinstance(node, Dir) and node.made_of_entries:
             # a directory that exists through its entries (a partition: its items) is gone with
             # its last entry, which is what `rm -r` has just removed
@@ -770,11 +759,7 @@ class Filesystem:
 
     def reader(self) -> tuple[int, int]:
         """(pid, session id) of the process behind this request: whose reading a save is based on."""
-        pid = self.caller_pid()
-        try:
-            return pid, os.getsid(pid) if pid > 0 else 0
-        except OSError:
-            return pid, 0
+        return self.ctx.reader()
 
     def _forget(self, path: str) -> None:
         """A name that is gone: nothing derived from it is kept (its mtime starts anew if it comes back)."""
@@ -788,11 +773,11 @@ class Filesystem:
         if self.mountpoint and (path + "/").startswith(self.mountpoint.rstrip("/") + "/"):
             path = path[len(self.mountpoint.rstrip("/")):] or "/"  # the mount's own absolute path
         parts = [p for p in path.split("/") if p]
-        if parts and (parts[0] not in self.router.services or len(parts) > 1 and parts[1] not in self.regions):
+        svc = services.by_root(parts[0]) if parts else None
+        if parts and (svc is None or getattr(svc, "REGIONAL", True) and len(parts) > 1
+                      and parts[1] not in self.regions):
             raise InputError(errno.EINVAL, f"refresh {path}: not a path of this mount")
-        # cache keys are (service, region, ...); a DynamoDB table's are (dynamo, region, table, ...)
-        prefix = tuple(parts[:3] if parts[:1] == ["dynamo"] else parts[:2])
-        self.cache.invalidate(prefix)
+        self.cache.invalidate(services.cache_prefix(parts) if parts else ())
         log.info("refresh", extra={"event": "refresh", "path": path})
 
     def _writable_mount(self, path: str) -> None:
@@ -801,7 +786,7 @@ class Filesystem:
 
     def _parent(self, path: str) -> tuple[Dir, str]:
         parent_path, name = os.path.split(path.rstrip("/"))
-        parent = self.router.resolve(self, parent_path or "/")
+        parent = self.router.resolve(self.ctx, parent_path or "/")
         if parent_path not in self.overlay.dirs:
             parent.check()
         if not isinstance(parent, Dir):
@@ -824,32 +809,6 @@ class Filesystem:
         node = None if self.overlay.whiteout_of(path) else self._remote(path)
         return node if isinstance(node, File) else None
 
-    def is_volatile(self, path: str) -> bool:
-        """Files whose content changes by itself (read with direct I/O)."""
-        return path.startswith("/.awsfs/")
-
     # -- the mount's own files -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        return {
-            "account": self.account(),
-            "endpoint": self.endpoint_url or "(AWS default)",
-            "regions": self.regions,
-            "read_only": self.read_only,
-            "binding": self.binding,
-            "cache": {"ttl_seconds": self.cache.ttl, "entries": len(self.cache), "hits": self.cache.hits,
-                      "misses": self.cache.misses, "oldest_seconds": self.cache.oldest()},
-            "aws_calls": dict(sorted(self.aws.calls.items())),
-            "aws_calls_total": self.aws.total_calls(),
-            "aws_failures": dict(sorted(self.aws.failures.items())),
-            "errors": len(self.errors.lines()),
-            "open_files": len(self._handles),
-        }
-
-    def account(self) -> str:
-        if self._account is None:
-            try:
-                region = self.regions[0] if self.regions else "us-east-1"
-                self._account = self.aws.call("sts", region, "GetCallerIdentity")["Account"]
-            except FsError as e:
-                return f"unknown ({e.reason})"
-        return self._account
+        return services.meta.status(self.ctx)

@@ -11,26 +11,110 @@
 from __future__ import annotations
 
 import collections
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional, Union
 
 from .errors import FsError
 from .nodes import File
 
-__all__ = ["Handle", "LocalFile", "Overlay"]
+__all__ = ["Handle", "LocalFile", "Overlay", "Spool"]
 
 WHITEOUT_SECONDS = 30.0
 SERVED_KEEP = 10000   # paths whose readers are remembered
 READERS_KEEP = 64     # readers remembered per path
 
 
+class Spool:
+    """The bytes a writer is writing: in memory up to ``MEMORY``, then in a temporary file on local
+    disk (a large file being written does not grow the daemon). Reads like ``bytes`` (``len``,
+    slices, ``bytes(spool)``); written at offsets. Callers serialise access (the handle's lock)."""
+
+    MEMORY = 8 << 20
+    _ZEROS = 1 << 20
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._mem: Optional[bytearray] = bytearray(data)
+        self._file: Optional[Any] = None
+        self._len = len(data)
+        if self._len > self.MEMORY:
+            self._to_disk()
+
+    def _to_disk(self) -> None:
+        f = tempfile.TemporaryFile()
+        assert self._mem is not None
+        f.write(self._mem)
+        self._file, self._mem = f, None
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __bytes__(self) -> bytes:
+        return self.read(0, self._len)
+
+    def __getitem__(self, s: slice) -> bytes:
+        start, stop, _ = s.indices(self._len)
+        return self.read(start, max(0, stop - start))
+
+    def read(self, offset: int, size: int) -> bytes:
+        if offset >= self._len or size <= 0:
+            return b""
+        if self._mem is not None:
+            return bytes(self._mem[offset:offset + size])
+        self._file.seek(offset)
+        return self._file.read(min(size, self._len - offset))
+
+    def write(self, offset: int, data: bytes) -> None:
+        end = offset + len(data)
+        if self._mem is not None and max(end, self._len) > self.MEMORY:
+            self._to_disk()
+        if self._mem is not None:
+            if offset > self._len:
+                self._mem.extend(bytes(offset - self._len))
+            self._mem[offset:end] = data
+        else:
+            if offset > self._len:
+                self._zero_fill(offset)
+            self._file.seek(offset)
+            self._file.write(data)
+        self._len = max(self._len, end)
+
+    def _zero_fill(self, end: int) -> None:
+        self._file.seek(self._len)
+        while self._len < end:
+            n = min(self._ZEROS, end - self._len)
+            self._file.write(bytes(n))
+            self._len += n
+
+    def truncate(self, length: int) -> None:
+        if length > self._len:
+            self.write(length, b"")
+        elif self._mem is not None:
+            del self._mem[length:]
+        else:
+            self._file.truncate(length)
+        self._len = length
+
+    def on_disk(self) -> bool:
+        return self._file is not None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    __del__ = close
+
+
+Buffer = Union[bytes, Spool]
+
+
 @dataclass
 class LocalFile:
     """A file that lives only in this mount (scratch) or is being created (``node`` is set)."""
 
-    data: bytearray
+    data: Spool
     mtime: float
     node: Optional[File] = None        # pending: the AWS thing this file becomes when committed
     base: Optional[bytes] = None       # pending: what it replaces, as the writer saw it
@@ -42,7 +126,7 @@ class LocalFile:
 class Handle:
     node: Optional[File]
     path: str
-    data: bytearray
+    data: Buffer                       # a reader's copy (bytes), a writer's spool
     base: Optional[bytes]              # what the writer saw (None: a new file)
     writing: bool
     local: Optional[LocalFile] = None  # set when the file lives in the overlay
@@ -53,6 +137,7 @@ class Handle:
     removed: bool = False              # rm removed its name while it was open: never committed
     mtime: Optional[float] = None      # when last written through this handle, then when saved
     append: bool = False               # O_APPEND: every write goes at the end of the buffer
+    live: bool = False                 # reads go to the node each time (streamed or volatile content)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

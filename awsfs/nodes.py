@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 from .errors import FsError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fs import Filesystem
+    from .context import Context
     from .transaction import Mutation
 
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
@@ -54,18 +54,19 @@ def enoent(path: str, what: str = "") -> FsError:
 
 
 class Node:
-    """Something at a path. ``params`` are the pieces the route captured."""
+    """Something at a path. ``params`` are the pieces the route captured; ``ctx`` is the mount
+    as a node sees it (:class:`~awsfs.context.Context`)."""
 
     kind = FILE
 
-    def __init__(self, fs: "Filesystem", path: str, **params: str) -> None:
-        self.fs = fs
+    def __init__(self, ctx: "Context", path: str, **params: str) -> None:
+        self.ctx = ctx
         self.path = path
         self.params = params
 
     @property
     def aws(self) -> Any:
-        return self.fs.aws
+        return self.ctx.aws
 
     def check(self) -> None:
         """Raise ENOENT unless the thing exists (loads through the cache)."""
@@ -133,8 +134,28 @@ class File(Node):
         if (cls.line_value or cls.ctl) and "max_bytes" not in cls.__dict__:
             cls.max_bytes = 4096  # a value or a verb is one short line
 
+    #: its content changes or grows by itself: never memoized, each read asks anew and may go past
+    #: the size last reported (the mount's status and errors, a log stream)
+    volatile = False
+    #: permission bits it may show at most (0o600: a secret's value is its owner's alone)
+    mode_mask = 0o777
+
     def content(self) -> bytes:
+        """All of it (documents: what a writer edits and a save is based on)."""
         raise NotImplementedError
+
+    def size(self) -> int:
+        """Its size in bytes, for ``stat`` (a big or growing file answers from AWS metadata
+        without producing its bytes)."""
+        return len(self.content())
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes from ``offset`` (a big file serves ranges without holding all of it)."""
+        return self.content()[offset:offset + size]
+
+    #: read through :meth:`read` for every request instead of from a copy taken at open (big
+    #: objects, growing streams); such a file is never the base of a save
+    streamed = False
 
     def plan(self, base: Optional[bytes], new: bytes) -> list["Mutation"]:
         """The mutations that make AWS hold ``new``. ``base`` is what the writer saw (None: new file)."""
@@ -191,6 +212,7 @@ class Listing:
         self.index: dict[str, Any] = {}
         self.complete = False
         self.pages = 0
+        self.version = 0  # bumped on every change (a page, a write-through)
         self._token: Any = None
         #: names written through while a page was being fetched: that page is older than them
         self._touched: Optional[set] = None
@@ -211,6 +233,7 @@ class Listing:
                         continue
                     self.index[name] = None if value is None else self.keep(value)
                 self._token = token
+                self.version += 1
                 if not token:
                     self.complete = True
         finally:
@@ -250,6 +273,7 @@ class Listing:
             if name not in self.index:
                 self.names.append(name)
             self.index[name] = None if value is None else self.pack(value)
+            self.version += 1
 
     def drop(self, name: str) -> None:
         """Write-through of a deletion: the entry is marked gone, keeping everyone's offsets."""
@@ -257,6 +281,7 @@ class Listing:
             self._touch(name)
             if name in self.index:
                 self.index[name] = self.GONE
+                self.version += 1
 
     def has_entries(self) -> bool:
         with self._lock:

@@ -1,7 +1,10 @@
-"""Path patterns -> node factories: the whole tree in one table (see ``ROUTES``).
+"""Path patterns -> node factories: the whole tree in one table (each service's ``ROUTES``).
 
-A pattern is a path whose ``{name}`` segments capture one path component. Patterns are tried
-in order, so list a literal name (``.table.json``) before a capture at the same depth.
+A pattern is a path whose ``{name}`` segments capture one path component and whose last segment
+may be ``{name...}``: the rest of the path, one component or more, joined by ``/`` (SSM parameter
+names, S3 keys and log group names hold ``/``). Patterns of a fixed length are tried first, in
+order, then rest-of-path patterns, in order: list a literal name (``.table.json``) before a
+capture at the same depth. A factory may return None to let the next pattern try.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from .nodes import Node, enoent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .fs import Filesystem
+    from .context import Context
 
 __all__ = ["Router", "split"]
 
@@ -21,29 +24,47 @@ def split(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
 
+def _match(pattern: list[str], parts: list[str], rest: bool) -> Optional[dict[str, str]]:
+    params: dict[str, str] = {}
+    fixed = pattern[:-1] if rest else pattern
+    for want, got in zip(fixed, parts):
+        if want.startswith("{"):
+            params[want[1:-1]] = got
+        elif want != got:
+            return None
+    if rest:
+        params[pattern[-1][1:-4]] = "/".join(parts[len(fixed):])
+    return params
+
+
 class Router:
     def __init__(self, routes: list[tuple[str, Factory]]) -> None:
         # bucket by depth so a lookup only tries patterns of the right length
         self._by_depth: dict[int, list[tuple[list[str], Factory]]] = {}
+        self._rest: list[tuple[list[str], Factory]] = []
         self.patterns = [p for p, _ in routes]
-        #: the top-level directories that hold AWS services (their first path component)
-        self.services = {split(p)[0] for p in self.patterns if split(p) and not split(p)[0].startswith(".")}
         for pattern, factory in routes:
             parts = split(pattern)
-            self._by_depth.setdefault(len(parts), []).append((parts, factory))
+            if parts and parts[-1].endswith("...}"):
+                self._rest.append((parts, factory))
+            else:
+                self._by_depth.setdefault(len(parts), []).append((parts, factory))
 
-    def resolve(self, fs: "Filesystem", path: str) -> Node:
+    def resolve(self, ctx: "Context", path: str) -> Node:
         """The node for ``path`` (not yet checked for existence), or ENOENT."""
         parts = split(path)
+        where = "/" + "/".join(parts)
         for pattern, factory in self._by_depth.get(len(parts), []):
-            params: dict[str, str] = {}
-            for want, got in zip(pattern, parts):
-                if want.startswith("{"):
-                    params[want[1:-1]] = got
-                elif want != got:
-                    break
-            else:
-                node = factory(fs, "/" + "/".join(parts), **params)
+            params = _match(pattern, parts, rest=False)
+            if params is not None:
+                node = factory(ctx, where, **params)
                 if node is not None:
                     return node
+        for pattern, factory in self._rest:
+            if len(parts) >= len(pattern):
+                params = _match(pattern, parts, rest=True)
+                if params is not None:
+                    node = factory(ctx, where, **params)
+                    if node is not None:
+                        return node
         raise enoent(path)

@@ -122,7 +122,7 @@ class Transactions:
         if resp is not None and m.update is not None:
             try:
                 m.update(resp)
-                self.cache.touch()
+                self.cache.touch(*m.invalidates)
                 return
             except Exception:
                 log.exception("cache update failed; invalidating", extra={"event": "mutation"})

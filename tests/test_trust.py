@@ -179,7 +179,8 @@ def test_a_failed_prefetch_is_not_repeated_for_every_file(fault_proxy, boto, uni
     """`cat a.json b.json c.json` while BatchGetItem hangs: the prefetch is given up once, after a
     few seconds, and each file is read on its own (it used to wait for every file)."""
     monkeypatch.setattr(dynamo, "SMALL_ITEMS", 0)
-    monkeypatch.setattr(dynamo, "PREFETCH_SECONDS", 1.0)
+    from awsfs import kit
+    monkeypatch.setattr(kit, "PREFETCH_SECONDS", 1.0)  # the batch fetch is the kit's (DynamoDB declares BatchGetItem)
     t = unique("pf")
     make_table(boto("dynamodb"), t, items(3))
     fs = Filesystem(Aws(endpoint_url=fault_proxy.url, backoff=0.001), [R], endpoint_url=fault_proxy.url)

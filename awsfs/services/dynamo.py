@@ -9,18 +9,19 @@ served from a finished Scan, else one Query; an item nobody listed costs one Get
 """
 from __future__ import annotations
 
-import collections
+import base64
 import errno
+import json
 import logging
 import pickle
-import time
 from typing import Any, Optional
 
-from .. import caller, itemjson
-from ..errors import FsError, InputError
+from .. import itemjson, kit
+from ..aws import check_answer
+from ..errors import DamagedAnswer, FsError, InputError
+from ..kit import ANY, Collection, Document, RegionNode, RegionsDir
 from ..nodes import DIR, FILE, Dir, File, Listing, enoent, render_json
 from ..transaction import Mutation
-from .common import RegionNode, RegionsDir
 
 log = logging.getLogger("awsfs.dynamo")
 
@@ -31,29 +32,34 @@ SCAN_LIMIT: Optional[int] = None  # items per Scan page (None: DynamoDB's 1 MB p
 
 # -- data, through the cache -----------------------------------------------------------------
 
-def tables(fs, region: str) -> Listing:
-    def fetch(token: Any):
-        params: dict[str, Any] = {"Limit": 100}
-        if token:
-            params["ExclusiveStartTableName"] = token
-        page = fs.aws.call("dynamodb", region, "ListTables", **params)
-        return [(t, None) for t in page.get("TableNames", [])], page.get("LastEvaluatedTableName")
-    return fs.cache.get(("dynamo", region, "tables"), lambda: Listing(fetch))
+class Tables(Collection):
+    root, service, op, name = "dynamo", "dynamodb", "ListTables", "tables"
+    absent = "no such table"
+
+    def list_params(self) -> dict[str, Any]:
+        return {"Limit": 100}
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(t, None) for t in page.get("TableNames", [])]
 
 
-def describe(fs, region: str, table: str, path: str) -> dict:
-    entry = fs.cache.peek(("dynamo", region, "tables"))
-    if entry is not None:
-        known, _ = entry.value.lookup(table)
-        if known and table not in entry.value.index:
+def tables(ctx, region: str) -> Listing:
+    return Tables(ctx, region).listing()
+
+
+def describe(ctx, region: str, table: str, path: str) -> dict:
+    listing = Tables(ctx, region).cached()
+    if listing is not None:
+        known, _ = listing.lookup(table)
+        if known and table not in listing.index:
             raise enoent(path, f"no table {table} in {region}")
-    return fs.cache.get(("dynamo", region, table, "desc"),
-                        lambda: fs.aws.call("dynamodb", region, "DescribeTable", TableName=table)["Table"])
+    return ctx.cache.get(("dynamo", region, table, "desc"),
+                         lambda: ctx.aws.call("dynamodb", region, "DescribeTable", TableName=table)["Table"])
 
 
-def schema(fs, region: str, table: str, path: str) -> list[tuple[str, str]]:
+def schema(ctx, region: str, table: str, path: str) -> list[tuple[str, str]]:
     """[(hash name, type), (range name, type)?] in key order (worked out once per description)."""
-    desc = describe(fs, region, table, path)
+    desc = describe(ctx, region, table, path)
     keys = _schemas.get(id(desc))
     if keys is None or keys[0] is not desc:
         types = {a["AttributeName"]: a["AttributeType"] for a in desc["AttributeDefinitions"]}
@@ -96,30 +102,24 @@ class ScanListing(PackedListing):
     """A table's Scan. For hash+range tables the entries are partitions and the items are
     grouped (packed) in ``partitions`` so that a finished Scan also answers partition listings."""
 
-    def __init__(self, fs, region: str, table: str, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, items: "Items") -> None:
         self.partitions: dict[str, dict[str, dict]] = {}
-        self.keys = keys
+        keys = self.keys = items.keys
 
         def fetch(token: Any):
-            params: dict[str, Any] = {"TableName": table}
-            if SCAN_LIMIT:
-                params["Limit"] = SCAN_LIMIT
-            if token:
-                params["ExclusiveStartKey"] = token
-            page = fs.aws.call("dynamodb", region, "Scan", **params)
-            out: list[tuple[str, Any]] = []
+            page, token = items.ctx.aws.page("dynamodb", items.region, "Scan", token, items.list_params())
             if len(keys) == 1:
-                out = [(itemjson.key_name(item[keys[0][0]], SUFFIX), item) for item in page["Items"]]
-                return out, page.get("LastEvaluatedKey")
+                return [(itemjson.key_name(item[keys[0][0]], SUFFIX), item) for item in page["Items"]], token
             packed = [(itemjson.key_name(item[keys[0][0]]), itemjson.key_name(item[keys[1][0]], SUFFIX),
                        self.keep(item)) for item in page["Items"]]
+            out: list[tuple[str, Any]] = []
             with self._lock:
                 touched = self._touched or ()
                 for pk, sk, item in packed:
                     if (pk, sk) not in touched:  # else written through since this page was asked for
                         self.partitions.setdefault(pk, {})[sk] = item
                     out.append((pk, None))
-            return out, page.get("LastEvaluatedKey")
+            return out, token
         super().__init__(fetch)
 
     def partition(self, pk: str) -> Optional["_Done"]:
@@ -146,11 +146,6 @@ class ScanListing(PackedListing):
             self.drop(pk)
 
 
-def scan(fs, region: str, table: str, path: str) -> ScanListing:
-    keys = schema(fs, region, table, path)
-    return fs.cache.get(("dynamo", region, table, "scan"), lambda: ScanListing(fs, region, table, keys))
-
-
 class _Done(PackedListing):
     """A listing already complete (a partition taken from a finished Scan; values packed)."""
 
@@ -161,171 +156,131 @@ class _Done(PackedListing):
         self.complete = True
 
 
-def partition(fs, region: str, table: str, pkname: str, path: str) -> Listing:
-    entry = fs.cache.peek(("dynamo", region, table, "scan"))
-    if entry is not None and entry.value.complete:
-        done = entry.value.partition(pkname)
-        if done is None:
-            raise enoent(path, "no such partition")
-        return done
-    keys = schema(fs, region, table, path)
-    pk = itemjson.parse_key_name(pkname, keys[0][1])
-    if pk is None:
-        listing = scan(fs, region, table, path)
-        listing.ensure()
-        return partition(fs, region, table, pkname, path)
-
-    def fetch(token: Any):
-        params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "#pk = :pk",
-                                  "ExpressionAttributeNames": {"#pk": keys[0][0]},
-                                  "ExpressionAttributeValues": {":pk": pk}}
-        if token:
-            params["ExclusiveStartKey"] = token
-        page = fs.aws.call("dynamodb", region, "Query", **params)
-        found = [(itemjson.key_name(i[keys[1][0]], SUFFIX), i) for i in page.get("Items", [])]
-        return found, page.get("LastEvaluatedKey")
-    return fs.cache.get(("dynamo", region, table, "part", pkname), lambda: PackedListing(fetch))
-
-
-def item(fs, region: str, table: str, pkname: Optional[str], name: str, path: str) -> dict:
-    """One item by file name: from a listing when one is cached, else one GetItem."""
-    return PackedListing.unpack(item_stored(fs, region, table, pkname, name, path))
-
-
-def item_stored(fs, region: str, table: str, pkname: Optional[str], name: str, path: str) -> bytes:
-    """The item as the cache keeps it (packed): the same object until the item changes."""
-    keys = schema(fs, region, table, path)
-    listing: Optional[Listing] = None
-    if pkname is None:
-        e = fs.cache.peek(("dynamo", region, table, "scan"))
-        listing = e.value if e is not None else None
-    else:
-        e = fs.cache.peek(("dynamo", region, table, "scan"))
-        if e is not None and e.value.complete:
-            listing = e.value.partition(pkname) or _Done({})
-        else:
-            p = fs.cache.peek(("dynamo", region, table, "part", pkname))
-            listing = p.value if p is not None else None
-    if listing is None and fs.cache.peek(("dynamo", region, table, "item", pkname, name)) is None:
-        # the command names more items here: they come in BatchGetItems (and are cached); else a
-        # table that fits one Scan page is listed: that costs what one GetItem costs, and the
-        # listing answers every later lookup (a copy of many new files into it, say)
-        if not _prefetched(fs, region, table, keys, pkname, name) and _small(fs, region, table, path):
-            whole = scan(fs, region, table, path)
-            whole.ensure(1)
-            if whole.complete:
-                listing = whole if pkname is None else (whole.partition(pkname) or _Done({}))
-    if listing is not None:
-        known, value = listing.lookup_stored(name)
-        if known:
-            if value is None:
-                raise enoent(path, "no such item")
-            return value
-    key = _key_from_names(keys, pkname, name)
-    if key is None:
-        # a name we cannot turn back into a key (a long key): find it in the listing
-        whole = scan(fs, region, table, path) if pkname is None else partition(fs, region, table, pkname, path)
-        whole.ensure()
-        if pkname is not None and isinstance(whole, ScanListing):
-            whole = whole.partition(pkname) or _Done({})
-        known, value = whole.lookup_stored(name)
-        if value is None:
-            raise enoent(path, "no such item")
-        return value
-
-    def load() -> Optional[bytes]:
-        # None is a definite "no such item" and is cached like an item
-        got = fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key).get("Item")
-        return None if got is None else PackedListing.pack(got)
-    got = fs.cache.get(("dynamo", region, table, "item", pkname, name), load)
-    if got is None:
-        raise enoent(path, "no such item")
-    return got
-
-
 BATCH_KEYS = 100  # BatchGetItem's limit
-BATCH_AHEAD = 4   # BatchGetItems sent at once for the names a command gives
-PREFETCH_SECONDS = 3.0   # a prefetch that takes longer is given up (the lookup asks for its item alone)
-PREFETCH_PAUSE = 10.0    # after a failed prefetch, the same command's next lookups in the table do not try again
-_failed: "collections.OrderedDict[tuple, float]" = collections.OrderedDict()  # (pid, region, table) -> when
-
-
-def _prefetched(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
-                name: str) -> bool:
-    """:func:`_fetch_named`, as the prefetch it is: if the batch fails or is slow (a policy that
-    allows GetItem but not BatchGetItem, a name AWS refuses as a key, throttling), the lookup goes
-    the usual way, and the command's next lookups here do not try again for a while."""
-    who = (fs.caller_pid(), region, table)
-    failed = _failed.get(who)
-    if failed is not None and time.monotonic() - failed < PREFETCH_PAUSE:
-        return False
-    try:
-        return _fetch_named(fs, region, table, keys, pkname, name)
-    except FsError as e:
-        _failed[who] = time.monotonic()
-        while len(_failed) > 1000:
-            _failed.popitem(last=False)
-        log.info("batch fetch failed; looking up one by one", extra={
-            "event": "prefetch", "path": f"/dynamo/{region}/{table}", "errno": errno.errorcode.get(e.errno or 0, ""),
-            "reason": e.reason})
-        return False
-
-
-def _fetch_named(fs, region: str, table: str, keys: list[tuple[str, str]], pkname: Optional[str],
-                 name: str) -> bool:
-    """Fetch ``name`` and the items the calling command names after it (up to 400: BatchGetItems
-    of 100, sent at once), and cache each answer (an item, or a definite "no such item") as
-    GetItem's would be. False (and no call) when the command names no other item here."""
-    wanted: dict[str, dict] = {}
-    for n in caller.named_from(fs.caller_pid(), name, BATCH_KEYS * BATCH_AHEAD):
-        key = _key_from_names(keys, pkname, n)
-        # only names spelled as AWS spells the key (an answer is matched back by its key's name),
-        # and only keys AWS can hold (one it refuses would fail the whole batch)
-        if key is None or itemjson.key_name(key[keys[-1][0]], SUFFIX) != n or not all(map(itemjson.storable_key, key.values())):
-            continue
-        if n == name or fs.cache.peek(("dynamo", region, table, "item", pkname, n)) is None:
-            wanted[n] = key
-    if name not in wanted or len(wanted) < 2:
-        return False
-
-    def name_of(item_or_key: dict) -> str:
-        return itemjson.key_name(item_or_key[keys[-1][0]], SUFFIX)
-    gens = {n: fs.cache.generation(("dynamo", region, table, "item", pkname, n)) for n in wanted}
-    found: dict[str, dict] = {}
-    pending = list(wanted.values())
-    for _ in range(3):  # keys AWS leaves unprocessed are asked again, then left to GetItem
-        pages = fs.aws.call_many("dynamodb", region, "BatchGetItem", [
-            {"RequestItems": {table: {"Keys": pending[i:i + BATCH_KEYS]}}}
-            for i in range(0, len(pending), BATCH_KEYS)], timeout=PREFETCH_SECONDS)
-        pending = []
-        for page in pages:
-            found.update((name_of(it), it) for it in page["Responses"].get(table, []))
-            pending += (page.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
-        if not pending:
-            break
-    left = {name_of(k) for k in pending}
-    for n in wanted:
-        if n not in left:
-            it = found.get(n)
-            fs.cache.put_if_unchanged(("dynamo", region, table, "item", pkname, n),
-                                      None if it is None else PackedListing.pack(it), gens[n])
-    return True
-
-
 # DescribeTable's figures are approximate (AWS refreshes them every few hours; moto reports 0 bytes)
 SMALL_ITEMS, SMALL_BYTES = 5000, 1_000_000
 
 
-def _small(fs, region: str, table: str, path: str) -> bool:
-    """Whether the table (by DescribeTable's approximate figures) fits one Scan page."""
-    desc = describe(fs, region, table, path)
-    return desc.get("ItemCount", SMALL_ITEMS + 1) <= SMALL_ITEMS and desc.get("TableSizeBytes", 0) <= SMALL_BYTES
+class Items(Collection):
+    """A table's items: one Scan (a partition: one Query), one GetItem, BatchGetItems of 100.
+    A group is a partition (hash+range tables), None for a hash-key table."""
+
+    root, service, op, name, one = "dynamo", "dynamodb", "Scan", "scan", "item"
+    grouped = True
+    batch = BATCH_KEYS
+    listing_class = PackedListing
+    absent = "no such item"
+
+    def __init__(self, ctx, region: str, table: str, path: str) -> None:
+        super().__init__(ctx, region, table)
+        self.table, self.path = table, path
+        self.keys = schema(ctx, region, table, path)
+
+    def list_params(self) -> dict[str, Any]:
+        return {"TableName": self.table, **({"Limit": SCAN_LIMIT} if SCAN_LIMIT else {})}
+
+    def listing(self) -> "ScanListing":
+        return self.ctx.cache.get(self.key(), lambda: ScanListing(self))
+
+    def known(self, group: Optional[str]) -> Optional[Listing]:
+        whole = self.cached()
+        if group is None:
+            return whole
+        if whole is not None and whole.complete:
+            return whole.partition(group) or _Done({})
+        part = self.ctx.cache.peek(self.key_part(group))
+        return None if part is None else part.value
+
+    def key_part(self, pk: str) -> tuple:
+        return (*self.prefix, "part", pk)
+
+    def view(self, whole: Listing, group: Optional[str]) -> Listing:
+        return whole if group is None else (whole.partition(group) or _Done({}))  # type: ignore[attr-defined]
+
+    def search(self, group: Optional[str]) -> Listing:
+        if group is None:
+            return super().search(group)
+        whole = self.partition(group)
+        whole.ensure()
+        return whole
+
+    def partition(self, pkname: str) -> Listing:
+        """One partition's items: from a finished Scan, else one Query (page by page)."""
+        whole = self.cached()
+        if whole is not None and whole.complete:
+            done = whole.partition(pkname)
+            if done is None:
+                raise enoent(self.path, "no such partition")
+            return done
+        keys = self.keys
+        pk = itemjson.parse_key_name(pkname, keys[0][1])
+        if pk is None:  # a name that is no key (a long one): the Scan finds it
+            self.listing().ensure()
+            return self.partition(pkname)
+
+        def fetch(token: Any):
+            page, token = self.ctx.aws.page("dynamodb", self.region, "Query", token, {
+                "TableName": self.table, "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": keys[0][0]}, "ExpressionAttributeValues": {":pk": pk}})
+            return [(itemjson.key_name(i[keys[1][0]], SUFFIX), i) for i in page.get("Items", [])], token
+        return self.ctx.cache.get(self.key_part(pkname), lambda: PackedListing(fetch))
+
+    def key_from_names(self, pkname: Optional[str], name: str) -> Optional[dict]:
+        return _key_from_names(self.keys, pkname, name)
+
+    def addressable(self, group: Optional[str], name: str) -> Optional[bool]:
+        # a name we cannot turn back into a key (a long key) is found in the listing
+        return None if self.key_from_names(group, name) is None else True
+
+    def batchable(self, group: Optional[str], name: str) -> bool:
+        # only names spelled as AWS spells the key (an answer is matched back by its key's name),
+        # and only keys AWS can hold (one it refuses would fail the whole batch)
+        key = self.key_from_names(group, name)
+        return key is not None and self.name_of(key) == name and all(map(itemjson.storable_key, key.values()))
+
+    def name_of(self, item_or_key: dict) -> str:
+        return itemjson.key_name(item_or_key[self.keys[-1][0]], SUFFIX)
+
+    def get(self, group: Optional[str], name: str) -> Optional[dict]:
+        return self.ctx.aws.call("dynamodb", self.region, "GetItem", TableName=self.table,
+                                 Key=self.key_from_names(group, name)).get("Item")
+
+    def get_batch(self, group: Optional[str], names: list[str]) -> dict[str, Any]:
+        found: dict[str, dict] = {}
+        pending = [self.key_from_names(group, n) for n in names]
+        for _ in range(3):  # keys AWS leaves unprocessed are asked again, then left to GetItem
+            pages = self.ctx.aws.call_many("dynamodb", self.region, "BatchGetItem", [
+                {"RequestItems": {self.table: {"Keys": pending[i:i + BATCH_KEYS]}}}
+                for i in range(0, len(pending), BATCH_KEYS)], timeout=kit.PREFETCH_SECONDS)
+            pending = []
+            for page in pages:
+                found.update((self.name_of(it), it) for it in page["Responses"].get(self.table, []))
+                pending += (page.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", [])
+            if not pending:
+                break
+        left = {self.name_of(k) for k in pending}
+        return {n: found.get(n) for n in names if n not in left}
+
+    def small(self) -> bool:
+        """Whether the table (by DescribeTable's approximate figures) fits one Scan page."""
+        desc = describe(self.ctx, self.region, self.table, self.path)
+        return desc.get("ItemCount", SMALL_ITEMS + 1) <= SMALL_ITEMS and desc.get("TableSizeBytes", 0) <= SMALL_BYTES
 
 
-def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
+def scan(ctx, region: str, table: str, path: str) -> ScanListing:
+    return Items(ctx, region, table, path).listing()
+
+
+def item_stored(ctx, region: str, table: str, pkname: Optional[str], name: str, path: str) -> bytes:
+    """The item as the cache keeps it (packed): the same object until the item changes."""
+    return Items(ctx, region, table, path).lookup_stored(name, path, pkname)
+
+
+def write_through(ctx, region: str, table: str, keys: list[tuple[str, str]],
                   put: Optional[dict] = None, delete: Optional[dict] = None) -> None:
     """After a successful write, make the cached listings of the table show it (no re-Scan)."""
-    scan_e = fs.cache.peek(("dynamo", region, table, "scan"))
+    cache = ctx.cache
+    scan_e = cache.peek(("dynamo", region, table, "scan"))
     for it, adding in ((delete, False), (put, True)):
         if it is None:
             continue
@@ -333,8 +288,8 @@ def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
         pk = itemjson.key_name(it[keys[0][0]]) if len(keys) == 2 else None
         # the item itself, as a GetItem would now answer (None: definitely gone); names are
         # canonical, so this is the one entry for the key (a load in flight for it is not stored)
-        fs.cache.invalidate(("dynamo", region, table, "item", pk, sk))
-        fs.cache.put(("dynamo", region, table, "item", pk, sk), PackedListing.pack(it) if adding else None)
+        cache.invalidate(("dynamo", region, table, "item", pk, sk))
+        cache.put(("dynamo", region, table, "item", pk, sk), PackedListing.pack(it) if adding else None)
         if scan_e is not None:
             listing = scan_e.value
             if pk is None:
@@ -342,9 +297,10 @@ def write_through(fs, region: str, table: str, keys: list[tuple[str, str]],
             else:
                 listing.put_item(pk, sk, it) if adding else listing.drop_item(pk, sk)
         if pk is not None:
-            part_e = fs.cache.peek(("dynamo", region, table, "part", pk))
+            part_e = cache.peek(("dynamo", region, table, "part", pk))
             if part_e is not None:
                 part_e.value.put(sk, it) if adding else part_e.value.drop(sk)
+    cache.touch(*touched(region, table))
 
 
 def _key_from_names(keys: list[tuple[str, str]], pkname: Optional[str], name: str) -> Optional[dict]:
@@ -375,7 +331,7 @@ class ItemDir:
         return not is_item_name(name)
 
     def child_for_create(self, name: str) -> "ItemFile":
-        return ItemFile(self.fs, f"{self.path}/{name}", **self.params, name=name)  # type: ignore
+        return ItemFile(self.ctx, f"{self.path}/{name}", **self.params, name=name)  # type: ignore
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         if not is_item_name(name):
@@ -388,7 +344,7 @@ class ItemDir:
         pk = self.params.get("pk")  # type: ignore[attr-defined]
         return [Mutation("dynamodb", region, "DeleteItem", {"TableName": table, "Key": key},
                          touched(region, table), f"delete {table}/{pk + '/' if pk else ''}{name}", repeatable=True,
-                         update=lambda resp: write_through(self.fs, region, table, keys, delete=value))]
+                         update=lambda resp: write_through(self.ctx, region, table, keys, delete=value))]
 
 
 # -- nodes ------------------------------------------------------------------------------------
@@ -398,7 +354,7 @@ class TablesDir(RegionNode, Dir):
         self.region_ok()
 
     def entries_from(self, offset: int):
-        return ((t, DIR) for t, _ in tables(self.fs, self.region_ok()).iter_from(offset))
+        return ((t, DIR) for t, _ in tables(self.ctx, self.region_ok()).iter_from(offset))
 
     def entries(self):
         return self.entries_from(0)
@@ -406,10 +362,10 @@ class TablesDir(RegionNode, Dir):
 
 class TableNode(RegionNode):
     def desc(self) -> dict:
-        return describe(self.fs, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
+        return describe(self.ctx, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
 
     def keys(self) -> list[tuple[str, str]]:
-        return schema(self.fs, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
+        return schema(self.ctx, self.region_ok(), self.params["table"], self.path)  # type: ignore[attr-defined]
 
     def check(self) -> None:
         self.desc()
@@ -436,7 +392,7 @@ class TableDir(ItemDir, TableNode, Dir):
         if offset == 0:
             yield TABLE_FILE, FILE
         kind = FILE if len(self.keys()) == 1 else DIR
-        listing = scan(self.fs, self.region_ok(), self.params["table"], self.path)
+        listing = scan(self.ctx, self.region_ok(), self.params["table"], self.path)
         for name, value in listing.iter_from(max(0, offset - 1), values=False):
             yield name, None if value is Listing.GONE else kind  # a deleted entry keeps its slot
 
@@ -453,7 +409,7 @@ class PartitionDir(ItemDir, TableNode, Dir):
     made_of_entries = True
 
     def listing(self) -> Listing:
-        return partition(self.fs, self.region_ok(), self.params["table"], self.params["pk"], self.path)
+        return Items(self.ctx, self.region_ok(), self.params["table"], self.path).partition(self.params["pk"])
 
     def check(self) -> None:
         self.listing().ensure(1)
@@ -467,26 +423,16 @@ class PartitionDir(ItemDir, TableNode, Dir):
         return self.entries_from(0)
 
 
-class ItemFile(TableNode, File):
-    writable = True
+class ItemFile(TableNode, Document):
     max_bytes = itemjson.TEXT_MAX  # the JSON of the largest item DynamoDB holds, as deep as it can be
+    what, service_name = "item", "DynamoDB"
 
     def stored(self) -> bytes:
-        return item_stored(self.fs, self.region_ok(), self.params["table"], self.params.get("pk"),
+        return item_stored(self.ctx, self.region_ok(), self.params["table"], self.params.get("pk"),
                            self.params["name"], self.path)
 
     def item(self) -> dict:
         return PackedListing.unpack(self.stored())
-
-    def _listed(self) -> bool:
-        """Whether the item exists, as the cache knows it."""
-        try:
-            self.stored()
-            return True
-        except FsError as e:
-            if e.errno != errno.ENOENT:
-                raise
-            return False
 
     def check(self) -> None:
         if not self.params["name"].endswith(SUFFIX):
@@ -498,62 +444,62 @@ class ItemFile(TableNode, File):
 
     def content(self) -> bytes:
         stored = self.stored()
-        rendered = self.fs.rendered.get(self.path, stored)
+        rendered = self.ctx.rendered.get(self.path, stored)
         if rendered is None:
-            rendered = self.fs.rendered.put(self.path, stored, itemjson.dumps(PackedListing.unpack(stored)))
+            rendered = self.ctx.rendered.put(self.path, stored, itemjson.dumps(PackedListing.unpack(stored)))
         return rendered
 
-    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
-        region, table, name = self.region_ok(), self.params["table"], self.params["name"]
+    # -- the document: what the save skeleton (kit.Document.plan) works with --------------------
+    def where(self) -> str:
+        return f"{self.params['table']}/{self.params['pk'] + '/' if self.params.get('pk') else ''}{self.params['name']}"
+
+    def parse(self, data: bytes) -> dict:
+        if not is_item_name(self.params["name"]):
+            raise InputError(errno.EINVAL, f"{self.params['name']!r}: item files are named <key>.json")
+        return itemjson.loads(data)
+
+    same = staticmethod(itemjson.same_item)
+
+    def identity(self, item: dict) -> tuple:
+        return itemjson.key_of(item, self.keys())
+
+    def identity_changed(self, base: dict, new: dict) -> InputError:
         keys = self.keys()
-        where = f"{table}/{self.params['pk'] + '/' if self.params.get('pk') else ''}{name}"
-        if not is_item_name(name):
-            raise InputError(errno.EINVAL, f"{name!r}: item files are named <key>.json")
-        item = itemjson.loads(new)
+        return InputError(errno.EINVAL, "key mismatch: the file holds the item with key "
+                          f"{_key_text(base, keys)}; the new content has {_key_text(new, keys)}. "
+                          "Copy it to a new file to create another item.")
+
+    def check_new(self, item: dict) -> None:
+        keys, pkname = self.keys(), self.params.get("pk")
         key = itemjson.key_of(item, keys)
-        pkname = self.params.get("pk")
         if pkname is not None:
             pk = itemjson.parse_key_name(pkname, keys[0][1])
             if pk is None or itemjson.key_of({keys[0][0]: pk}, keys[:1]) != key[:1]:
                 raise InputError(errno.EINVAL, f"key mismatch: this item's {keys[0][0]} is "
                                                f"{_shown(item[keys[0][0]])} but its directory is {pkname!r}")
-        hash_name = keys[0][0]
-        params: dict[str, Any] = {"TableName": table, "Item": item,
-                                  "ExpressionAttributeNames": {"#k": hash_name}}
-        precheck = None
-        if base is not None:
-            base_item = itemjson.loads(base)
-            if itemjson.key_of(base_item, keys) != key:
-                raise InputError(errno.EINVAL, "key mismatch: the file holds the item with key "
-                                 f"{_key_text(base_item, keys)}; the new content has {_key_text(item, keys)}. "
-                                 "Copy it to a new file to create another item.")
-            if itemjson.same_item(base_item, item) and self._listed():
-                return []  # unchanged (if it is gone meanwhile, the check below says so)
-            key_av = {n: item[n] for n, _ in keys}
 
-            def precheck() -> None:
-                got = self.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key_av,
-                                    ConsistentRead=True).get("Item")
-                if got is not None and itemjson.same_item(got, item):
-                    pass  # it already holds what is saved (an editor putting back its backup): no conflict
-                elif got is None or not itemjson.same_item(got, base_item):
-                    raise FsError(errno.ESTALE, f"{where} was {'deleted' if got is None else 'changed'} in "
-                                  "DynamoDB since you read it; your save was refused and the other change kept "
-                                  "(re-open the file to see it)")
-                params.update(_unchanged_condition(hash_name, got))
-            params["ConditionExpression"] = "attribute_exists(#k)"
-        else:
-            params["ConditionExpression"] = "attribute_not_exists(#k)"
-        conflict = (f"{where}: the item was changed or deleted in DynamoDB since you read it; your save was "
-                    "refused and the other change kept (re-open the file to see it)"
-                    if base is not None else
-                    f"{where}: an item with key {_key_text(item, keys)} already exists in {table} (created by "
-                    "someone else, or listed under another name); open its file to change it")
-        return [Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {where}",
-                         precheck=precheck, update=lambda resp: write_through(self.fs, region, table, keys, put=item),
-                         conflict=conflict,
-                         verify=lambda: _holds(self.fs, region, table, [
-                             ({n: item[n] for n, _ in keys}, item, None if base is None else base_item)]))]
+    def fresh(self, item: dict) -> Optional[dict]:
+        return self.aws.call("dynamodb", self.region_ok(), "GetItem", TableName=self.params["table"],
+                             Key={n: item[n] for n, _ in self.keys()}, ConsistentRead=True).get("Item")
+
+    def _put(self, item: dict, condition: str, conflict: str = "") -> Mutation:
+        region, table, keys = self.region_ok(), self.params["table"], self.keys()
+        params: dict[str, Any] = {"TableName": table, "Item": item, "ExpressionAttributeNames": {"#k": keys[0][0]},
+                                  "ConditionExpression": condition}
+        return Mutation("dynamodb", region, "PutItem", params, touched(region, table), f"put {self.where()}",
+                        update=lambda resp: write_through(self.ctx, region, table, keys, put=item), conflict=conflict)
+
+    def put(self, item: dict, base: dict) -> Mutation:
+        return self._put(item, "attribute_exists(#k)")
+
+    def condition(self, m: Mutation, seen: dict) -> None:
+        m.params.update(_unchanged_condition(self.keys()[0][0], seen))
+
+    def create(self, item: dict) -> Mutation:
+        return self._put(item, "attribute_not_exists(#k)", conflict=(
+            f"{self.where()}: an item with key {_key_text(item, self.keys())} already exists in "
+            f"{self.params['table']} (created by someone else, or listed under another name); open its file to "
+            "change it"))
 
     def plan_rename(self, dst: File) -> list[Mutation]:
         """``mv a.json b.json``: the item takes b's key, in one transaction (put b, delete a)."""
@@ -583,20 +529,17 @@ class ItemFile(TableNode, File):
             {"Delete": {"TableName": table, "Key": old_key, "ConditionExpression": "attribute_exists(#k)",
                         "ExpressionAttributeNames": {"#k": keys[0][0]}}}]},
             touched(region, table), f"move {table}/{self.params['name']} to {dst.params['name']}",
-            update=lambda resp: write_through(self.fs, region, table, keys, put=moved, delete=src),
+            update=lambda resp: write_through(self.ctx, region, table, keys, put=moved, delete=src),
             # one transaction: the source still there means none of it happened, whatever the target held
-            verify=lambda: _holds(self.fs, region, table, [(new_key, moved, ANY), (old_key, None, src)]))]
+            verify=lambda: _holds(self.ctx, region, table, [(new_key, moved, ANY), (old_key, None, src)]))]
 
 
-ANY = object()  # in _holds: whatever the key held before does not matter
-
-
-def _holds(fs, region: str, table: str, states: list[tuple[dict, Optional[dict], Any]]) -> Optional[bool]:
+def _holds(ctx, region: str, table: str, states: list[tuple[dict, Optional[dict], Any]]) -> Optional[bool]:
     """After a write whose outcome is unknown, ``states`` being ``(key, after, before)`` (None: no
     item; ANY: not looked at): True if every key now holds what the write made, False if every key
     still holds what it had before, None if neither (someone else changed it too: only a person
     can tell)."""
-    now = [fs.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key, ConsistentRead=True).get("Item")
+    now = [ctx.aws.call("dynamodb", region, "GetItem", TableName=table, Key=key, ConsistentRead=True).get("Item")
            for key, _, _ in states]
 
     def same(a: Optional[dict], b: Any) -> bool:
@@ -637,14 +580,69 @@ def _key_text(item: dict, keys: list[tuple[str, str]]) -> str:
     return ", ".join(f"{n}={_shown(item[n])}" for n, _ in keys)
 
 
-def table_child(fs, path: str, region: str, table: str, name: str):
+def table_child(ctx, path: str, region: str, table: str, name: str):
     """``<table>/<name>``: an item file (hash-key table) or a partition directory (hash+range)."""
-    if region not in fs.regions:
+    if region not in ctx.regions:
         raise enoent(path, "region not served by this mount")
-    if len(schema(fs, region, table, path)) == 1:
-        return ItemFile(fs, path, region=region, table=table, name=name)
-    return PartitionDir(fs, path, region=region, table=table, pk=name)
+    if len(schema(ctx, region, table, path)) == 1:
+        return ItemFile(ctx, path, region=region, table=table, name=name)
+    return PartitionDir(ctx, path, region=region, table=table, pk=name)
 
+
+ROOT = "dynamo"
+
+
+def cache_prefix(parts: list[str]) -> tuple:
+    """A table's cache keys are (dynamo, region, table, ...)."""
+    return tuple(parts[:3])
+
+
+REQUIRED = {
+    ("dynamodb", "Scan"): ("Items", "Count"),
+    ("dynamodb", "Query"): ("Items", "Count"),
+    ("dynamodb", "BatchGetItem"): ("Responses",),
+    ("dynamodb", "ListTables"): ("TableNames",),
+    ("dynamodb", "DescribeTable"): ("Table",),
+}
+
+# DynamoDB answers that carry many items. botocore walks its shape model for every attribute value
+# (~0.1 s for a 2,000-item Scan page, about half the cost of a listing after moto's own); the JSON
+# already is DynamoDB's AttributeValue form, so json.loads (~6 ms) plus decoding binary values gives
+# the same response.
+_ITEM_LISTS = ("Scan", "Query", "BatchGetItem")
+
+
+def check_json(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                operation_model: Any, **_: Any) -> None:
+    """A successful DynamoDB answer is a whole JSON object (botocore would take a body that does
+    not parse, or an empty one, for an empty answer: a GetItem that found nothing)."""
+    check_answer(response_dict)
+    if not 200 <= (response_dict.get("status_code") or 0) < 300:
+        return
+    op = operation_model.name
+    try:
+        data = json.loads(response_dict["body"], object_hook=_binary if op in _ITEM_LISTS else None)
+    except (KeyError, TypeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise DamagedAnswer("the answer is not a whole JSON object")
+    if op in _ITEM_LISTS:
+        customized_response_dict.update(data)
+        response_dict["body"] = b"{}"
+
+
+def _binary(d: dict[str, Any]) -> dict[str, Any]:
+    """An AttributeValue as botocore parses it: ``B`` and ``BS`` values become bytes."""
+    b = d.get("B")
+    if isinstance(b, str):
+        d["B"] = base64.b64decode(b)
+    bs = d.get("BS")
+    if isinstance(bs, list) and all(isinstance(x, str) for x in bs):
+        d["BS"] = [base64.b64decode(x) for x in bs]
+    return d
+
+
+CLIENT_HOOKS = {"dynamodb": {"before-parse": check_json}}
 
 ROUTES = [
     ("/dynamo", RegionsDir),

@@ -8,41 +8,42 @@ from typing import Any, Optional
 
 from ..errors import FsError, InputError
 from ..names import escape, unescape
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, is_tool_scratch
-from ..nodes import line, shown
-from ..nodes import render_json
+from ..kit import Collection, RegionNode, RegionsDir
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, is_tool_scratch
+from ..nodes import line, render_json, shown
 from ..transaction import Mutation
-from .common import RegionNode, RegionsDir
 
 # -- data, through the cache -----------------------------------------------------------------
 
-def instances(fs, region: str) -> Listing:
-    def fetch(token: Any):
-        params: dict[str, Any] = {"MaxResults": 1000}
-        if token:
-            params["NextToken"] = token
-        page = fs.aws.call("ec2", region, "DescribeInstances", **params)
-        found = [(i["InstanceId"], i) for r in page.get("Reservations", []) for i in r.get("Instances", [])]
-        return found, page.get("NextToken")
-    return fs.cache.get(("ec2", region, "instances"), lambda: Listing(fetch))
+class Instances(Collection):
+    root, service, op, name, one = "ec2", "ec2", "DescribeInstances", "instances", "instance"
+
+    def list_params(self) -> dict[str, Any]:
+        return {"MaxResults": 1000}
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(i["InstanceId"], i) for r in page.get("Reservations", []) for i in r.get("Instances", [])]
+
+    def addressable(self, group: Optional[str], iid: str) -> Optional[bool]:
+        return iid.startswith("i-")
+
+    def get(self, group: Optional[str], iid: str) -> Optional[dict]:
+        try:
+            return _describe_one(self.ctx, self.region, iid, "")
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return None  # definitely none: cached like an instance
 
 
-def instance(fs, region: str, iid: str, path: str) -> dict:
-    entry = fs.cache.peek(("ec2", region, "instances"))
-    if entry is not None:
-        known, inst = entry.value.lookup(iid)
-        if known:
-            if inst is None:
-                raise enoent(path, f"no instance {iid} in {region}")
-            return inst
-    if not iid.startswith("i-"):
-        raise enoent(path, "not an instance id")
-
-    return fs.cache.get(("ec2", region, "instance", iid), lambda: _describe_one(fs, region, iid, path))
+def instance(ctx, region: str, iid: str, path: str) -> dict:
+    coll = Instances(ctx, region)
+    coll.absent = f"no instance {iid} in {region}"
+    return coll.lookup(iid, path)
 
 
-def _describe_one(fs, region: str, iid: str, path: str) -> dict:
-    page = fs.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
+def _describe_one(ctx, region: str, iid: str, path: str) -> dict:
+    page = ctx.aws.call("ec2", region, "DescribeInstances", InstanceIds=[iid])
     for r in page.get("Reservations", []):
         for i in r.get("Instances", []):
             if i["InstanceId"] == iid:
@@ -50,38 +51,32 @@ def _describe_one(fs, region: str, iid: str, path: str) -> dict:
     raise enoent(path, f"no instance {iid} in {region}")
 
 
-def security_groups(fs, region: str) -> Listing:
-    def fetch(token: Any):
-        params: dict[str, Any] = {"MaxResults": 1000}
-        if token:
-            params["NextToken"] = token
-        page = fs.aws.call("ec2", region, "DescribeSecurityGroups", **params)
-        return [(g["GroupId"], g) for g in page.get("SecurityGroups", [])], page.get("NextToken")
-    return fs.cache.get(("ec2", region, "security-groups"), lambda: Listing(fetch))
+class SecurityGroups(Collection):
+    root, service, op, name = "ec2", "ec2", "DescribeSecurityGroups", "security-groups"
+
+    def list_params(self) -> dict[str, Any]:
+        return {"MaxResults": 1000}
+
+    def name_of(self, group: dict) -> str:
+        return group["GroupId"]
 
 
-def images(fs, region: str) -> Listing:
+class Images(Collection):
     """Images the account owns plus the images its instances use."""
-    def fetch(token: Any):
-        used = sorted({i.get("ImageId") for i in instances(fs, region).all().values() if i.get("ImageId")})
+
+    root, service, op, name = "ec2", "ec2", "DescribeImages", "images"
+
+    def fetch_page(self, token: Any):
+        used = sorted({i.get("ImageId") for i in Instances(self.ctx, self.region).listing().all().values()
+                       if i.get("ImageId")})
         found: dict[str, dict] = {}
-        for page in fs.aws.pages("ec2", region, "DescribeImages", "NextToken", "NextToken", Owners=["self"],
-                                 MaxResults=1000):
+        for page in self.ctx.aws.pages("ec2", self.region, "DescribeImages", Owners=["self"], MaxResults=1000):
             found.update((im["ImageId"], im) for im in page.get("Images", []))
         missing = [i for i in used if i not in found]
         if missing:
-            page = fs.aws.call("ec2", region, "DescribeImages", ImageIds=missing)
+            page = self.ctx.aws.call("ec2", self.region, "DescribeImages", ImageIds=missing)
             found.update((im["ImageId"], im) for im in page.get("Images", []))
         return sorted(found.items()), None
-    return fs.cache.get(("ec2", region, "images"), lambda: Listing(fetch))
-
-
-def _listed(listing: Listing, name: str, path: str) -> dict:
-    listing.ensure()
-    known, value = listing.lookup(name)
-    if value is None:
-        raise enoent(path)
-    return value
 
 
 VERBS = {
@@ -98,10 +93,10 @@ def tags_of(inst: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
 
 
-def fresh_instance(fs, region: str, iid: str, path: str) -> dict:
+def fresh_instance(ctx, region: str, iid: str, path: str) -> dict:
     """The instance as AWS has it now (bypassing the cache): decisions are made on this."""
-    fs.cache.invalidate(("ec2", region, "instance", iid))
-    return _describe_one(fs, region, iid, path)
+    ctx.cache.invalidate(("ec2", region, "instance", iid))
+    return _describe_one(ctx, region, iid, path)
 
 
 def touched(region: str, iid: str) -> list[tuple]:
@@ -122,24 +117,18 @@ _TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 class RegionDir(RegionNode, StaticDir):
     children = (("instances", DIR), ("security-groups", DIR), ("images", DIR))
 
-    def check(self) -> None:
-        self.region_ok()
-
 
 class InstancesDir(RegionNode, Dir):
-    def check(self) -> None:
-        self.region_ok()
-
     def entries(self):
-        return ((iid, DIR) for iid, _ in instances(self.fs, self.region_ok()).iter_from(0))
+        return self.entries_from(0)
 
     def entries_from(self, offset: int):
-        return ((iid, DIR) for iid, _ in instances(self.fs, self.region_ok()).iter_from(offset))
+        return ((iid, DIR) for iid, _ in Instances(self.ctx, self.region_ok()).listing().iter_from(offset))
 
 
 class InstanceNode(RegionNode):
     def inst(self) -> dict:
-        return instance(self.fs, self.region_ok(), self.params["iid"], self.path)  # type: ignore[attr-defined]
+        return instance(self.ctx, self.region_ok(), self.params["iid"], self.path)  # type: ignore[attr-defined]
 
     def check(self) -> None:
         self.inst()
@@ -158,7 +147,7 @@ class InstanceDir(InstanceNode, StaticDir):
 
     def child_for_create(self, name: str) -> File:
         if name == "type":  # an editor saving by rename creates it anew
-            return InstanceType(self.fs, f"{self.path}/type", **self.params)
+            return InstanceType(self.ctx, f"{self.path}/type", **self.params)
         raise FsError(errno.EACCES, f"{self.path}/{name}: files cannot be created here")
 
 
@@ -184,7 +173,7 @@ class InstanceType(InstanceNode, File):
         if not _TYPE.match(value):
             raise InputError(errno.EINVAL, f"{shown(value)} is not an instance type (like t3.large)")
         region, iid = self.region_ok(), self.params["iid"]
-        inst = fresh_instance(self.fs, region, iid, self.path)
+        inst = fresh_instance(self.ctx, region, iid, self.path)
         if inst["InstanceType"] == value:
             return []
         state = inst["State"]["Name"]
@@ -207,7 +196,7 @@ class InstanceCtl(InstanceNode, File):
         if verb not in VERB_CALLS:
             raise InputError(errno.EINVAL, f"unknown verb {shown(verb)} (accepted: {', '.join(VERB_CALLS)})")
         region, iid = self.region_ok(), self.params["iid"]
-        state = fresh_instance(self.fs, region, iid, self.path)["State"]["Name"]
+        state = fresh_instance(self.ctx, region, iid, self.path)["State"]["Name"]
         if state in SATISFIED[verb]:
             return []
         if verb not in VERBS.get(state, VERB_CALLS):
@@ -231,10 +220,10 @@ class TagsDir(InstanceNode, Dir):
         return is_tool_scratch(name)  # `db.bak` or `owner.orig` are real tag keys here
 
     def child_for_create(self, name: str) -> File:
-        return TagFile(self.fs, f"{self.path}/{name}", **self.params, key=name)
+        return TagFile(self.ctx, f"{self.path}/{name}", **self.params, key=name)
 
     def plan_unlink(self, name: str) -> list[Mutation]:
-        tag = TagFile(self.fs, f"{self.path}/{name}", **self.params, key=name)
+        tag = TagFile(self.ctx, f"{self.path}/{name}", **self.params, key=name)
         tag.check()
         region, iid = self.region_ok(), self.params["iid"]
         return [Mutation("ec2", region, "DeleteTags", {"Resources": [iid], "Tags": [{"Key": tag.key()}]},
@@ -312,16 +301,13 @@ class InstanceGroupLink(InstanceNode, Link):
 
 
 class GroupsDir(RegionNode, Dir):
-    def check(self) -> None:
-        self.region_ok()
-
     def entries(self):
-        return ((gid, DIR) for gid, _ in security_groups(self.fs, self.region_ok()).iter_from(0))
+        return ((gid, DIR) for gid, _ in SecurityGroups(self.ctx, self.region_ok()).listing().iter_from(0))
 
 
 class GroupNode(RegionNode):
     def group(self) -> dict:
-        return _listed(security_groups(self.fs, self.region_ok()), self.params["sg"], self.path)  # type: ignore
+        return SecurityGroups(self.ctx, self.region_ok()).lookup(self.params["sg"], self.path)  # type: ignore
 
     def check(self) -> None:
         self.group()
@@ -337,16 +323,13 @@ class GroupInfo(GroupNode, File):
 
 
 class ImagesDir(RegionNode, Dir):
-    def check(self) -> None:
-        self.region_ok()
-
     def entries(self):
-        return ((ami, DIR) for ami, _ in images(self.fs, self.region_ok()).iter_from(0))
+        return ((ami, DIR) for ami, _ in Images(self.ctx, self.region_ok()).listing().iter_from(0))
 
 
 class ImageNode(RegionNode):
     def image(self) -> dict:
-        return _listed(images(self.fs, self.region_ok()), self.params["ami"], self.path)  # type: ignore
+        return Images(self.ctx, self.region_ok()).lookup(self.params["ami"], self.path)  # type: ignore
 
     def check(self) -> None:
         self.image()
@@ -360,6 +343,13 @@ class ImageInfo(ImageNode, File):
     def content(self) -> bytes:
         return render_json(self.image())
 
+
+ROOT = "ec2"
+REQUIRED = {
+    ("ec2", "DescribeInstances"): ("Reservations",),
+    ("ec2", "DescribeSecurityGroups"): ("SecurityGroups",),
+    ("ec2", "DescribeImages"): ("Images",),
+}
 
 ROUTES = [
     ("/ec2", RegionsDir),

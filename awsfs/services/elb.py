@@ -8,27 +8,24 @@ from typing import Any, Optional
 
 from ..errors import FsError, InputError
 from ..transaction import Mutation
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, render_json
-from .common import RegionNode, RegionsDir
+from ..kit import Collection, RegionNode, RegionsDir
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, render_json
 
 
-def balancers(fs, region: str) -> Listing:
-    def fetch(token: Any):
-        params: dict[str, Any] = {"PageSize": 400}
-        if token:
-            params["Marker"] = token
-        page = fs.aws.call("elb", region, "DescribeLoadBalancers", **params)
-        return ([(lb["LoadBalancerName"], lb) for lb in page.get("LoadBalancerDescriptions", [])],
-                page.get("NextMarker"))
-    return fs.cache.get(("elb", region, "balancers"), lambda: Listing(fetch))
+class Balancers(Collection):
+    root, service, op, name = "elb", "elb", "DescribeLoadBalancers", "balancers"
+    absent = "no such load balancer"
+
+    def list_params(self) -> dict[str, Any]:
+        return {"PageSize": 400}
+
+    def name_of(self, lb: dict) -> str:
+        return lb["LoadBalancerName"]
 
 
 class BalancersDir(RegionNode, Dir):
-    def check(self) -> None:
-        self.region_ok()
-
     def entries_from(self, offset: int):
-        return ((n, DIR) for n, _ in balancers(self.fs, self.region_ok()).iter_from(offset))
+        return ((n, DIR) for n, _ in Balancers(self.ctx, self.region_ok()).listing().iter_from(offset))
 
     def entries(self):
         return self.entries_from(0)
@@ -36,12 +33,7 @@ class BalancersDir(RegionNode, Dir):
 
 class BalancerNode(RegionNode):
     def lb(self) -> dict:
-        listing = balancers(self.fs, self.region_ok())
-        listing.ensure()
-        value = listing.get(self.params["name"])
-        if value is None:
-            raise enoent(self.path, "no such load balancer")  # type: ignore[attr-defined]
-        return value
+        return Balancers(self.ctx, self.region_ok()).lookup(self.params["name"], self.path)  # type: ignore
 
     def check(self) -> None:
         self.lb()
@@ -84,7 +76,7 @@ class MembersDir(BalancerNode, Dir):
             raise InputError(errno.EINVAL, f"link {name} must point at ../../../../ec2/{region}/instances/{name} "
                                            "(an instance of this load balancer's region)")
         try:
-            self.fs.node(want)
+            self.ctx.lookup(want)
         except FsError as e:
             if e.errno != errno.ENOENT:
                 raise
@@ -107,6 +99,9 @@ class MemberLink(BalancerNode, Link):
     def target(self) -> str:
         return f"../../../../ec2/{self.params['region']}/instances/{self.params['iid']}"
 
+
+ROOT = "elb"
+REQUIRED = {("elb", "DescribeLoadBalancers"): ("LoadBalancerDescriptions",)}
 
 ROUTES = [
     ("/elb", RegionsDir),

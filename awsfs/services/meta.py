@@ -7,32 +7,57 @@ what is cached for it and under it). ``touch`` of a directory refreshes it too.
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ..errors import InputError
-from ..nodes import DIR, FILE, File, StaticDir, render_json, shown
+from ..nodes import DIR, FILE, Dir, File, StaticDir, render_json, shown
 
 
-class Root(StaticDir):
-    children = ((".awsfs", DIR), ("ec2", DIR), ("dynamo", DIR), ("elb", DIR))
+class Root(Dir):
+    def entries(self):
+        from . import roots  # the list of services
+        return [(".awsfs", DIR)] + [(r, DIR) for r in roots()]
 
 
 class MetaDir(StaticDir):
     children = (("status", FILE), ("errors", FILE), ("ctl", FILE))
 
 
+def status(ctx) -> dict[str, Any]:
+    cache, aws = ctx.cache, ctx.aws
+    return {
+        "account": ctx.account(),
+        "endpoint": aws.endpoint_url or "(AWS default)",
+        "regions": ctx.regions,
+        "read_only": ctx.read_only,
+        **{name: fact() for name, fact in ctx.facts.items()},
+        "cache": {"ttl_seconds": cache.ttl, "entries": len(cache), "hits": cache.hits,
+                  "misses": cache.misses, "oldest_seconds": cache.oldest()},
+        "aws_calls": dict(sorted(aws.calls.items())),
+        "aws_calls_total": aws.total_calls(),
+        "aws_failures": dict(sorted(aws.failures.items())),
+        "errors": len(ctx.errors.lines()),
+    }
+
+
 class Status(File):
+    volatile = True
+
     def content(self) -> bytes:
-        return render_json(self.fs.status())
+        return render_json(status(self.ctx))
 
 
 class Errors(File):
+    volatile = True
+
     def content(self) -> bytes:
-        return "".join(line + "\n" for line in self.fs.errors.lines()).encode()
+        return "".join(line + "\n" for line in self.ctx.errors.lines()).encode()
 
 
 class MetaCtl(File):
     writable = True
     ctl = True
+    volatile = True
 
     def content(self) -> bytes:
         return b"verbs: refresh [PATH]\n"
@@ -42,7 +67,7 @@ class MetaCtl(File):
         if verb != "refresh":
             raise InputError(errno.EINVAL, f"unknown verb {shown(verb)} (accepted: refresh [PATH])")
         arg = arg.strip()
-        self.fs.refresh(arg if arg.startswith("/") else "/" + arg)
+        self.ctx.refresh(arg if arg.startswith("/") else "/" + arg)
         return []
 
 
