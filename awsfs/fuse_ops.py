@@ -321,7 +321,7 @@ MAX_BACKGROUND = 64
 
 
 def tune_connection(conn_info: Any, max_background: int) -> None:
-    """Connection settings, from the binding's init callback (see README "Kernel cache settings")."""
+    """Connection settings, from the binding's init callback (see docs/kernel-settings.md)."""
     if conn_info is None:
         return
     conn_info.max_background = max_background
@@ -386,7 +386,7 @@ def _chain(first, it):
         raise FsError(errno.EIO, f"internal error: {type(e).__name__}: {e}") from None
 
 
-# Kernel cache settings (see README "Kernel cache settings").
+# Kernel cache settings (see docs/kernel-settings.md).
 DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 1, "negative_timeout": 0,
                    "big_writes": True, "hard_remove": True}
 
