@@ -26,7 +26,7 @@ from botocore.parsers import ResponseParserError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity import wait_random_exponential
 
-from .errors import DamagedAnswer, FsError, is_transient, may_have_applied, translate
+from .errors import DamagedAnswer, FsError, Overrides, is_transient, may_have_applied, translate
 
 __all__ = ["Aws", "Paging", "check_answer", "current_path", "offline"]
 
@@ -97,12 +97,14 @@ class Aws:
         return self.send(service, region, operation, params)
 
     def send(self, service: str, region: str, operation: str, params: dict[str, Any],
-             repeatable: bool = True) -> dict[str, Any]:
+             repeatable: bool = True, overrides: Optional[Overrides] = None) -> dict[str, Any]:
         """:meth:`call`, for a change that is not ``repeatable`` (sending it twice differs from once,
         or its condition fails the second time): it is sent again only after failures that show it
         did not reach AWS (throttling, no connection). A failure after AWS may have received it
         (a connection lost before the answer, a damaged answer, a 5xx) is raised at once as
-        :class:`~awsfs.errors.RemoteError` with ``unknown`` set: the caller finds out what happened."""
+        :class:`~awsfs.errors.RemoteError` with ``unknown`` set: the caller finds out what happened.
+        ``overrides`` maps an AWS error code to the errno it means for this call (one code can
+        mean different things: S3's PreconditionFailed is EEXIST for a create)."""
         if _offline.get():
             raise FsError(errno.EWOULDBLOCK, f"{service}:{operation}: not asked now")
         client = self.client(service, region)
@@ -144,7 +146,7 @@ class Aws:
         try:
             response: dict[str, Any] = retrying(attempt)
         except Exception as exc:
-            err = translate(exc, f"{service}:{operation}")
+            err = translate(exc, f"{service}:{operation}", overrides=overrides)
             absent = err.errno == errno.ENOENT  # "no such thing" is an answer, not a failure
             if not absent:
                 with self._lock:

@@ -44,6 +44,7 @@ class Stat:
     uid: int
     gid: int
     nlink: int = 1
+    volatile: bool = False  # of a file whose content changes by itself: never reused
 
     @functools.cached_property
     def as_dict(self) -> dict[str, int]:
@@ -212,10 +213,10 @@ class Filesystem:
         if node.streamed:  # its size and time come from AWS's metadata, not from its bytes
             hint = node.mtime_hint()
             return Stat(FILE, stat.S_IFREG | mode, node.size(), self.started if hint is None else hint,
-                        ino_of(path), self.uid, self.gid)
+                        ino_of(path), self.uid, self.gid, volatile=node.volatile)
         data = node.content()
         return Stat(FILE, stat.S_IFREG | mode, len(data), self._mtime(path, node, data), ino_of(path),
-                    self.uid, self.gid)
+                    self.uid, self.gid, volatile=node.volatile)
 
     @recorded
     def getattr(self, path: str, fh: Optional[int] = None) -> Stat:
@@ -731,6 +732,30 @@ class Filesystem:
         if isinstance(node, Dir) and any(True for _ in node.entries()):
             raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
         raise FsError(errno.EACCES, f"{path}: cannot be removed")
+
+    # -- extended attributes -----------------------------------------------------------------------
+    def _xattr_node(self, path: str) -> Node:
+        if path in self.overlay.files or path in self.overlay.dirs:
+            return _EmptyDir(self.ctx, path)  # local: none
+        return self.node(path)
+
+    @recorded
+    def listxattr(self, path: str) -> list[str]:
+        return sorted(self._xattr_node(path).xattrs())
+
+    def getxattr(self, path: str, name: str) -> bytes:
+        # `ls` asks every file for security.selinux and ACLs: no lookup for what awsfs never has
+        value = self._xattr_node(path).xattrs().get(name) if name.startswith("user.") else None
+        if value is None:
+            raise FsError(errno.ENODATA, f"{path}: no attribute {name}")
+        return value
+
+    @recorded
+    def setxattr(self, path: str, name: str, value: bytes) -> None:
+        self._writable_mount(path)
+        node = self._xattr_node(path)
+        self.tx.run(path, node.plan_setxattr(name, value))
+        self._forget(path)
 
     def chmod(self, path: str, mode: int) -> None:
         """Accepted (cp -p, rsync, vim need it); AWS has no file modes to change."""

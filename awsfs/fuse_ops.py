@@ -284,7 +284,8 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def setxattr(self, path: str, name: str, value: bytes, options: int, position: int = 0) -> int:
-        raise fuse.FuseOSError(errno.ENOTSUP)
+        self.fs.setxattr(path, name, value)
+        return 0
 
     @_op
     def removexattr(self, path: str, name: str) -> int:
@@ -300,11 +301,11 @@ class AwsfsOperations(fuse.Operations):
 
     @_op
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
-        raise fuse.FuseOSError(errno.ENOTSUP)
+        return self.fs.getxattr(path, name)
 
     @_op
     def listxattr(self, path: str) -> list[str]:
-        return []
+        return self.fs.listxattr(path)
 
     @_op
     def access(self, path: str, amode: int) -> int:

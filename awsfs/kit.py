@@ -372,6 +372,7 @@ class Document(File):
         self.check_new(value)
         if base is None:
             m = self.create(value)
+            m.conflict_errno = errno.EEXIST
             m.conflict = m.conflict or (f"{self.where()}: a {self.what} of this name already exists (created by "
                                         f"someone else meanwhile); open its file to change it")
             m.verify = m.verify or (lambda: self.holds(value, None))

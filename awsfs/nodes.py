@@ -75,6 +75,14 @@ class Node:
         """A timestamp AWS keeps for this thing, if any."""
         return None
 
+    def xattrs(self) -> dict[str, bytes]:
+        """Extended attributes (``user.aws.type`` -> ``b"SecureString"``): metadata readable
+        without the content, from what the listing already has."""
+        return {}
+
+    def plan_setxattr(self, name: str, value: bytes) -> list["Mutation"]:
+        raise FsError(errno.ENOTSUP, f"{self.path}: extended attribute {name} cannot be set")
+
 
 class Dir(Node):
     """A directory. Writable directories override the ``plan_*`` hooks and ``is_scratch``."""

@@ -39,12 +39,17 @@ class Mutation:
     update: Optional[Callable[[dict[str, Any]], None]] = None
     #: what a conflict (ESTALE: a condition failed) means here, in words
     conflict: str = ""
+    #: the errno a failed condition comes back as: ESTALE (changed since read), EEXIST (a create
+    #: that found the name taken)
+    conflict_errno: int = errno.ESTALE
     #: sending it twice does what sending it once does (tags, instance state verbs, DeleteItem):
     #: it is retried after any transient failure, even one after AWS may have received it
     repeatable: bool = False
     #: for a change that is not repeatable, after a failure that leaves its outcome unknown: asks
     #: AWS whether it was applied (True), was not (False: it is sent again) or cannot tell (None)
     verify: Optional[Callable[[], Optional[bool]]] = None
+    #: AWS error code -> errno for this call, where a code means something else here (see errors.translate)
+    overrides: Optional[dict[str, int]] = None
 
 
 VERIFY_ROUNDS = 3  # a change found not applied after an unknown outcome is sent again this often
@@ -75,8 +80,8 @@ class Transactions:
                 results.append(resp)
             except FsError as e:
                 outcome, err = "error", e
-                if e.errno == errno.ESTALE and m.conflict and isinstance(e, RemoteError):
-                    err = FsError(errno.ESTALE, f"{m.conflict} ({e.reason})")
+                if e.errno in (errno.ESTALE, errno.EEXIST) and m.conflict and isinstance(e, RemoteError):
+                    err = FsError(m.conflict_errno, f"{m.conflict} ({e.reason})")
                     raise err from e
                 raise
             finally:
@@ -96,7 +101,8 @@ class Transactions:
         last: Optional[FsError] = None
         for _ in range(VERIFY_ROUNDS):
             try:
-                return self.aws.send(m.service, m.region, m.operation, m.params, repeatable=m.repeatable)
+                return self.aws.send(m.service, m.region, m.operation, m.params, repeatable=m.repeatable,
+                                     overrides=m.overrides)
             except FsError as e:
                 if not getattr(e, "unknown", False):
                     raise

@@ -74,3 +74,28 @@ def test_load_racing_an_invalidation_is_not_stored():
     release.set()
     t.join()
     assert c.peek(("k",)) is None
+
+
+def test_a_change_in_one_place_keeps_what_was_derived_from_another():
+    """Attributes worked out from one table's entries stay valid while another table changes; a
+    change to what they were read from (or to a prefix of it: the whole region) ends them."""
+    c = Cache(60)
+    c.put(("dynamo", "r", "t1", "scan"), 1)
+    c.put(("dynamo", "r", "t2", "scan"), 2)
+    with c.reading() as one:
+        c.peek(("dynamo", "r", "t1", "scan"))
+    with c.reading() as two:
+        c.peek(("dynamo", "r", "t2", "scan"))
+        with c.reading() as inner:  # a node checked while a stat is worked out: both hold its places
+            c.peek(("ec2", "r", "instances"))
+    assert ("ec2", "r", "instances") in two and inner.keys() <= two.keys()
+    c.invalidate(("dynamo", "r", "t2", "scan"))
+    assert c.unchanged(one) and not c.unchanged(two)
+    c.touch(("elb", "r"))
+    assert c.unchanged(one)
+    c.invalidate(("dynamo", "r"))
+    assert not c.unchanged(one)
+    with c.reading() as three:
+        c.peek(("ec2", "r", "instances"))
+    c.touch()  # no place given: everything derived is stale
+    assert not c.unchanged(three)
