@@ -70,7 +70,8 @@ def recorded(func):
             return func(self, path, *args, **kw)
         except FsError as e:
             if e.errno not in _UNREMARKABLE and not getattr(e, "recorded", False):
-                self.errors.add(f"{path} -> {args[0]}" if two_paths and args else path, func.__name__, e)
+                self.errors.add(f"{path} -> {args[0]}" if two_paths and args else path,
+                                func.__name__.strip("_").replace("set_user_xattr", "setxattr"), e)
                 e.recorded = True  # type: ignore[attr-defined]  # close() repeating fsync's error
             raise
     return wrapper
@@ -133,7 +134,11 @@ class Filesystem:
         self.ctx._resolve = self.node
         self.ctx._refresh = self.refresh
         self.ctx.facts.update(endpoint=lambda: self.endpoint_url or "(AWS default)", binding=lambda: self.binding,
-                              open_files=lambda: len(self._handles))
+                              open_files=self._open_files)
+
+    def _open_files(self) -> int:
+        """Open files of AWS things (not the mount's own files being read, such as the status itself)."""
+        return sum(1 for h in list(self._handles.values()) if h.node is None or not h.node.volatile)
 
     @property
     def caller_pid(self) -> Callable[[], int]:
@@ -750,11 +755,17 @@ class Filesystem:
             raise FsError(errno.ENODATA, f"{path}: no attribute {name}")
         return value
 
-    @recorded
     def setxattr(self, path: str, name: str, value: bytes) -> None:
+        # tools copy ACLs and security labels (sed -i, vim, cp -a): "not supported" is their
+        # expected answer, not a failure to report; so is any attribute of a local scratch file
+        if not name.startswith("user.") or path in self.overlay.files or path in self.overlay.dirs:
+            raise FsError(errno.ENOTSUP, f"{path}: extended attribute {name} is not supported")
+        self._set_user_xattr(path, name, value)
+
+    @recorded
+    def _set_user_xattr(self, path: str, name: str, value: bytes) -> None:
         self._writable_mount(path)
-        node = self._xattr_node(path)
-        self.tx.run(path, node.plan_setxattr(name, value))
+        self.tx.run(path, self.node(path).plan_setxattr(name, value))
         self._forget(path)
 
     def chmod(self, path: str, mode: int) -> None:
