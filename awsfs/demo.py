@@ -103,5 +103,16 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
                                              ("bob", "2001", "120.50", "open")]:
                 ddb.put_item(TableName="orders", Item={"customer": {"S": cust}, "order_id": {"N": oid},
                                                        "total": {"N": total}, "status": {"S": status}})
+            ssm = _client("ssm", region, url)
+            for name, value, typ in [("/app/db/host", "db.internal", "String"), ("/app/db/port", "5432", "String"),
+                                     ("/app/db/password", "s3cr3t-demo", "SecureString"),
+                                     ("/app/feature-flags", "search,new-ui,dark-mode", "StringList"),
+                                     ("/app/motd", "Welcome!\nMaintenance on Sunday.", "String"),
+                                     ("region-default", "eu-west-1", "String")]:
+                ssm.put_parameter(Name=name, Value=value, Type=typ, Description=f"demo {typ}")
+            sm = _client("secretsmanager", region, url)
+            sm.create_secret(Name="prod/db/credentials",
+                             SecretString='{"username": "app", "password": "demo-password"}')
+            sm.create_secret(Name="prod/api-token", SecretString="tok-demo-123")
         made[region] = {"instances": ids, "security_group": web, "image": ami}
     return made
