@@ -75,6 +75,8 @@ class Cache:
         self.misses = 0
         #: place (or shorter prefix) -> changes made there: see :meth:`unchanged`
         self._places: dict[Key, int] = {}
+        #: changes anywhere: while it is what it was, everything derived is still good (a fast path)
+        self.version = 0
 
     def _fresh(self, e: Optional[Entry], now: float) -> bool:
         if e is None:
@@ -91,6 +93,7 @@ class Cache:
         """Caller holds the lock: what was derived from ``key``'s place is stale."""
         p = key[:PLACE]
         self._places[p] = self._places.get(p, 0) + 1
+        self.version += 1
 
     def _mark(self, key: Key) -> int:
         """How many changes the place of ``key`` has seen, its prefixes' included."""
@@ -119,12 +122,13 @@ class Cache:
                 for p, n in places.items():
                     outer.setdefault(p, n)
 
-    def unchanged(self, places: dict[Key, int]) -> bool:
-        """Whether nothing has changed in ``places`` (from :meth:`reading`) since; the places are
-        then also read by an enclosing :meth:`reading`."""
-        for p, n in places.items():
-            if self._mark(p) != n:
-                return False
+    def unchanged(self, places: dict[Key, int], version: int = -1) -> bool:
+        """Whether nothing has changed in ``places`` (from :meth:`reading`, begun at ``version``)
+        since; the places are then also read by an enclosing :meth:`reading`."""
+        if version != self.version:
+            for p, n in places.items():
+                if self._mark(p) != n:
+                    return False
         outer = _reading.get()
         if outer is not None:
             for p, n in places.items():

@@ -118,9 +118,9 @@ class Filesystem:
         self.started = self.ctx.started
         # bounded memories of derived answers (see cache.Memo)
         self._stamps = Memo(200_000)      # path -> (content digest, mtime)
-        self._stat_memo = Memo(100_000)   # path -> (None, (cache places read, when, Stat))
+        self._stat_memo = Memo(100_000)   # path -> (None, (cache places read, cache version, when, Stat))
         self.rendered = self.ctx.rendered
-        self._node_memo = Memo(20_000)    # path -> (None, (cache places read, when, checked node))
+        self._node_memo = Memo(20_000)    # path -> (None, (cache places read, cache version, when, checked node))
         self._handles: dict[int, Handle] = {}
         self._save_locks = [threading.Lock() for _ in range(SAVE_LOCKS)]
         self._dirs: dict[int, dict] = {}  # open directory -> the cache entries its listing is read from
@@ -168,12 +168,13 @@ class Filesystem:
         by itself. A hit is on every ``stat``: it takes no lock."""
         now = time.monotonic()
         hit = memo.get(path, None)
-        if hit is not None and now - hit[1] < STAT_MEMO_SECONDS and self.cache.unchanged(hit[0]):
-            return hit[2]
+        if hit is not None and now - hit[2] < STAT_MEMO_SECONDS and self.cache.unchanged(hit[0], hit[1]):
+            return hit[3]
+        version = self.cache.version
         with self.cache.reading() as places:
             value = compute(path)
         if not _volatile(value):
-            memo.put(path, None, (places, now, value))
+            memo.put(path, None, (places, version, now, value))
         return value
 
     def _mtime(self, path: str, node: Node, content: bytes) -> float:

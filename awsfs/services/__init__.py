@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import dynamo, ec2, elb, meta
+from . import dynamo, ec2, elb, meta, secrets, ssm
 
-SERVICES = [ec2, dynamo, elb]
+SERVICES = [ec2, dynamo, elb, ssm, secrets]
 
 
 def routes() -> list:
