@@ -73,6 +73,7 @@ def test_names_with_slashes_are_directories_and_listing_reads_no_value(sfs, sm, 
     sm.create_secret(Name=f"/{top}/rooted/token", SecretString="t")  # a leading / is not shown
     sm.create_secret(Name=f"{top}/bad//empty", SecretString="x")     # no path can name this one
     sm.create_secret(Name=f"{top}/novalue")                           # created without a value
+    sm.create_secret(Name=f"{top}/rooted/token", SecretString="plain")  # shown instead of /{top}/rooted/token
     assert top in sfs.listdir(f"/secrets/{R}")
     assert sorted(sfs.listdir(p(top))) == ["app", "novalue", "plain", "rooted"]  # not bad//empty
     assert sorted(sfs.listdir(p(f"{top}/app"))) == ["api-key", "db"]
@@ -80,9 +81,11 @@ def test_names_with_slashes_are_directories_and_listing_reads_no_value(sfs, sm, 
     assert sfs.listdir(p(f"{top}/rooted")) == ["token"]
     assert sfs.getattr(p(f"{top}/app")).kind == "dir"
     assert {k.split(":")[1] for k in sfs.aws.calls} == {"ListSecrets"}  # names and metadata only
-    assert read(sfs, p(f"{top}/rooted/token")) == b"t\n"
+    assert read(sfs, p(f"{top}/rooted/token")) == b"plain\n"
     assert read(sfs, p(f"{top}/novalue")) == b""
     assert sfs.getattr(p(f"{top}/novalue")).size == 0
+    save(sfs, p(f"{top}/novalue"), b"first\n")  # its first version
+    assert value(sm, f"{top}/novalue") == "first"
     for missing in (f"{top}/nope", f"{top}/app/nope", f"{top}/app/db/password/x", f"{top}/bad"):
         with pytest.raises(FsError) as e:
             sfs.getattr(p(missing))
