@@ -241,10 +241,13 @@ class Filesystem:
             else:
                 with h.lock:
                     mtime = self._mtime(path, h.node, bytes(h.data))
-            return Stat(FILE, stat.S_IFREG | 0o644, size, mtime, ino_of(path), self.uid, self.gid)
+            mask = h.node.mode_mask if h.node is not None else 0o777  # a secret being saved stays 0600
+            return Stat(FILE, stat.S_IFREG | 0o644 & mask, size, mtime, ino_of(path), self.uid, self.gid)
         local = self.overlay.files.get(path)
         if local is not None:
-            return Stat(FILE, stat.S_IFREG | 0o644, len(local.data), local.mtime, ino_of(path), self.uid, self.gid)
+            mask = local.node.mode_mask if local.node is not None else 0o777
+            return Stat(FILE, stat.S_IFREG | 0o644 & mask, len(local.data), local.mtime, ino_of(path), self.uid,
+                        self.gid)
         if path in self.overlay.dirs:
             return Stat(DIR, stat.S_IFDIR | 0o755, 0, self.started, ino_of(path), self.uid, self.gid, 2)
         if self.overlay.whiteout_of(path):
