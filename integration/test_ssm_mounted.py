@@ -144,7 +144,7 @@ def test_refusals_efbig_estale_eexist(mount_awsfs, params, boto):
         f.close()
     assert get(boto, f"{p}/n")["Value"] == "theirs"
     errors = mnt.errors()
-    assert "changed in SSM since you read it" in errors and "created in SSM meanwhile" in errors
+    assert "changed in SSM since you read it" in errors and "already exists" in errors
 
 
 def test_secrets_never_reach_the_log_errors_or_status(mount_awsfs, params, boto):

@@ -85,8 +85,8 @@ def test_names_are_paths_and_values_read_with_a_newline(sfs, params, boto):
         assert sfs.getattr(f"{root}/{top}/db/host").size == len(b"db.local\n")
         assert read(sfs, f"{root}/{top}/list") == b"a,b,c\n"
         assert read(sfs, f"{root}/{top}-plain") == b"no slash\n"
-        for missing in (f"/ssm/ap-south-9", f"{root}/{top}/nope", f"{root}/{top}/./x", f"{root}/{top}/db/host/deeper", f"{root}/{top}/bad name",
-                        f"{root}/{top}/db/host~"):
+        for missing in ("/ssm/ap-south-9", f"{root}/{top}/nope", f"{root}/{top}/./x", f"{root}/{top}/db/host/deeper",
+                        f"{root}/{top}/bad name", f"{root}/{top}/db/host~", f"{root}/aws-reserved"):
             with pytest.raises(FsError) as e:
                 sfs.getattr(missing)
             assert e.value.errno in (errno.ENOENT, errno.ENOTDIR)
@@ -183,10 +183,15 @@ def test_setxattr_changes_type_tier_and_description(sfs, params, boto):
         ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [f"{p}/v"]}])["Parameters"][0]
     assert (meta["Description"], meta["Tier"], meta["Type"]) == ("the v", "Advanced", "SecureString")
     assert sfs.getxattr(path, "user.aws.tier") == b"Advanced"
+    sfs.setxattr(path, "user.aws.key_id", b"alias/app-key")  # another KMS key, kept by the next save
+    save(sfs, path, b"value\n")
+    save(sfs, path, b"new value\n")
+    assert sfs.getxattr(path, "user.aws.key_id") == b"alias/app-key"
+    save(sfs, path, b"value\n")
     assert value(boto, f"{p}/v")["Value"] == "value"
-    calls = dict(sfs.aws.calls)
-    sfs.setxattr(path, "user.aws.tier", b"Advanced")  # already so: no call
-    assert dict(sfs.aws.calls) == calls
+    puts = sfs.aws.calls["ssm:PutParameter"]
+    sfs.setxattr(path, "user.aws.tier", b"Advanced")  # already so: nothing put
+    assert sfs.aws.calls["ssm:PutParameter"] == puts
     for name, raw, err in (("user.aws.type", b"Binary", errno.EINVAL), ("user.aws.version", b"7", errno.ENOTSUP)):
         with pytest.raises(FsError) as e:
             sfs.setxattr(path, name, raw)
@@ -276,7 +281,7 @@ def test_create_is_eexist_when_the_name_is_taken_meanwhile(sfs, params, boto):
     with pytest.raises(FsError) as e:
         sfs.flush(path, fh)
     sfs.release(path, fh)
-    assert e.value.errno == errno.EEXIST
+    assert e.value.errno == errno.EEXIST and "already exists" in e.value.reason
     assert value(boto, f"{p}/new")["Value"] == "theirs"
 
 

@@ -12,7 +12,8 @@
 * SecureStrings read decrypted, mode 0600; ``mv`` keeps a parameter's type.
 * Extended attributes ``user.aws.type``, ``version``, ``last_modified``, ``data_type`` (from the
   listing), ``tier``, ``description``, a SecureString's ``key_id`` (one DescribeParameters listing
-  per region, asked when one is read); ``setfattr`` of type, tier or description puts the value again.
+  per region, asked when one is read); ``setfattr`` of type, tier, description or key_id puts
+  the value again with it.
 * ``NAME@history`` (not listed: ``@`` is in no parameter name): GetParameterHistory as JSON.
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ ATTRS = {"user.aws.type": "Type", "user.aws.version": "Version", "user.aws.last_
          "user.aws.key_id": "KeyId"}
 DESCRIBED = ("Tier", "Description", "KeyId")  # what GetParametersByPath does not say
 SETTABLE = {"user.aws.type": ("String", "StringList", "SecureString"),
-            "user.aws.tier": ("Standard", "Advanced", "Intelligent-Tiering"), "user.aws.description": None}
+            "user.aws.tier": ("Standard", "Advanced", "Intelligent-Tiering"), "user.aws.description": None,
+            "user.aws.key_id": None}  # a SecureString's KMS key
 _PART = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]+")  # one level of a name
 
 
@@ -105,14 +107,12 @@ def describe_one(ctx: Any, region: str, name: str) -> dict:
 
 
 def covering(ctx: Any, region: str, key: str, own: bool = False) -> Optional[ParamListing]:
-    """A complete listing that knows ``key``: a cached one above it, else its top-level directory's
-    (when that is ``key`` itself, only with ``own``: it tells what is below ``key``, not whether
-    ``key`` is a parameter); None: a get tells."""
-    parts = key.split("/")
-    listings = [Parameters(ctx, region, "/".join(parts[:i])).cached() for i in range(len(parts))]
-    listing = next((x for x in listings if x is not None), None)
-    if listing is None and (own or len(parts) > 1):
-        listing = Parameters(ctx, region, parts[0]).listing()
+    """A complete listing that knows ``key``: the region's if cached, else that of its top-level
+    directory (when that is ``key`` itself, only with ``own``: it tells what is below ``key``, not
+    whether ``key`` is a parameter); None: a get tells."""
+    listing = Parameters(ctx, region).cached()
+    if listing is None and (own or "/" in key):
+        listing = Parameters(ctx, region, key.split("/")[0]).listing()
     if listing is not None:
         listing.ensure()
     return listing  # type: ignore[return-value]
@@ -135,10 +135,8 @@ def children(ctx: Any, region: str, key: str) -> Optional[dict]:
 
 
 def written(ctx: Any, region: str, key: str, entry: Optional[dict]) -> None:
-    """Write-through to every cached listing above ``key``; its history and descriptions are asked anew."""
-    parts = key.split("/")
-    for i in range(len(parts)):
-        coll = Parameters(ctx, region, "/".join(parts[:i]))
+    """Write-through to the listings that hold ``key``; its history and descriptions are asked anew."""
+    for coll in [Parameters(ctx, region)] + ([Parameters(ctx, region, key.split("/")[0])] if "/" in key else []):
         coll.put(key, entry) if entry is not None else coll.drop(key)
     ctx.cache.invalidate(("ssm", region, "@history", key), ("ssm", region, "@describe"))
 
@@ -310,19 +308,14 @@ class Param(RegionNode, Document):
             m.params.setdefault("KeyId", meta["KeyId"])
 
     def create(self, value: str) -> Mutation:
-        m = self.mutation({"Name": self.where(), "Value": value, "Type": "String"}, f"create parameter {self.where()}")
-
-        def precheck() -> None:  # SSM would refuse too, but its message says to set "overwrite"
-            if self.fresh(value) is not None:
-                raise FsError(errno.EEXIST, f"{self.where()}: a parameter of this name was created in SSM "
-                              "meanwhile; open its file to change it")
-        m.precheck = precheck
-        return m
+        name = self.where()
+        return self.mutation({"Name": name, "Value": value, "Type": "String"}, f"create parameter {name}")
 
     def delete(self) -> Mutation:
         region, key, name = self.region_ok(), self.params["name"], self.entry()["Name"]
-        return Mutation("ssm", region, "DeleteParameter", {"Name": name}, [("ssm", region)], f"delete parameter {name}",
-                        update=lambda resp: written(self.ctx, region, key, None), verify=lambda: self.fresh(None) is None)
+        return Mutation("ssm", region, "DeleteParameter", {"Name": name}, [("ssm", region)],
+                        f"delete parameter {name}", update=lambda resp: written(self.ctx, region, key, None),
+                        verify=lambda: self.fresh(None) is None)
 
     def plan_setxattr(self, name: str, raw: bytes) -> list[Mutation]:
         if name not in SETTABLE:
