@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 
@@ -85,3 +86,19 @@ def _drop_tables_made():
             pass
     if helpers is not None:
         helpers.MADE.clear()
+
+
+@pytest.fixture
+def command_line():
+    """``start(*args)``: a process whose command line is ``python -c ... *args`` (what a `cat` or
+    `cp` would show the filesystem); stopped afterwards."""
+    procs = []
+
+    def start(*args: str) -> int:
+        p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", *args], stdin=subprocess.PIPE)
+        procs.append(p)
+        return p.pid
+    yield start
+    for p in procs:
+        p.stdin.close()
+        p.wait(10)

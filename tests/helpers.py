@@ -47,3 +47,8 @@ def create(fs, path, data: bytes):
         fs.flush(path, fh)
     finally:
         fs.release(path, fh)
+
+
+def spent_since(fs, before):
+    """The AWS calls made since ``before`` (a copy of ``fs.aws.calls``), by operation."""
+    return {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}

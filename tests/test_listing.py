@@ -7,7 +7,7 @@ import pytest
 
 from awsfs.errors import FsError
 from faults import Faults, aws_error
-from helpers import make_table, read
+from helpers import make_table, read, spent_since
 
 R = "us-east-1"
 ITEMS = 30           # ~100 KB each: about ten items per 1 MB Scan page, so three or four pages
@@ -127,28 +127,6 @@ def test_a_small_table_is_listed_once_instead_of_item_by_item(make_fs, boto, uni
             fs.getattr(f"/dynamo/{R}/{table}/i{n}.json")
     spent = {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
     assert spent == {"dynamodb:Scan": 1}
-
-
-@pytest.fixture
-def command_line():
-    """``start(*args)``: a process whose command line is ``python -c ... *args`` (what a `cat` or
-    `cp` would show the filesystem); stopped afterwards."""
-    import subprocess
-    import sys
-    procs = []
-
-    def start(*args: str) -> int:
-        p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", *args], stdin=subprocess.PIPE)
-        procs.append(p)
-        return p.pid
-    yield start
-    for p in procs:
-        p.stdin.close()
-        p.wait(10)
-
-
-def spent_since(fs, before):
-    return {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
 
 
 def named_pair(make_fs, boto, unique, command_line, prefix):

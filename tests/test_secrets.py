@@ -3,13 +3,11 @@ import errno
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import pytest
 
 from awsfs.errors import FsError
-from helpers import create, read, save
+from helpers import create, read, save, spent_since
 
 R = "us-east-1"
 SM = "secretsmanager"
@@ -34,26 +32,6 @@ def top(sm, unique):
 @pytest.fixture
 def sfs(make_fs):
     return make_fs(regions=[R])
-
-
-@pytest.fixture
-def command_line():
-    """``start(*args)``: a process whose command line is ``python -c ... *args`` (what `cat a b c`
-    shows the filesystem); stopped afterwards."""
-    procs = []
-
-    def start(*args: str) -> int:
-        p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", *args], stdin=subprocess.PIPE)
-        procs.append(p)
-        return p.pid
-    yield start
-    for p in procs:
-        p.stdin.close()
-        p.wait(10)
-
-
-def spent(fs, before):
-    return {k: v - before.get(k, 0) for k, v in fs.aws.calls.items() if v != before.get(k, 0)}
 
 
 def value(sm, name, stage="AWSCURRENT"):
@@ -184,7 +162,7 @@ def test_metadata_is_in_extended_attributes(sfs, sm, top):
     assert json.loads(attrs["user.aws.tags"]) == {"team": "db"}
     assert attrs["user.aws.last_changed"].decode().endswith("+00:00")
     assert all(n.startswith("user.aws.") for n in attrs)
-    assert spent(sfs, before) == {f"{SM}:ListSecrets": 1}  # all from the listing: no value read
+    assert spent_since(sfs, before) == {f"{SM}:ListSecrets": 1}  # all from the listing: no value read
     with pytest.raises(FsError) as e:
         sfs.getxattr(p(f"{top}/a"), "user.aws.nope")
     assert e.value.errno == errno.ENODATA
@@ -227,12 +205,12 @@ def test_a_save_is_one_check_one_put_one_describe_and_unchanged_is_none(sfs, sm,
     data = read(sfs, p(f"{top}/a"))
     before = dict(sfs.aws.calls)
     save(sfs, p(f"{top}/a"), data)
-    assert spent(sfs, before) == {}
+    assert spent_since(sfs, before) == {}
     save(sfs, p(f"{top}/a"), b"2\n")
-    assert spent(sfs, before) == {f"{SM}:GetSecretValue": 1, f"{SM}:PutSecretValue": 1, f"{SM}:DescribeSecret": 1}
+    assert spent_since(sfs, before) == {f"{SM}:GetSecretValue": 1, f"{SM}:PutSecretValue": 1, f"{SM}:DescribeSecret": 1}
     before = dict(sfs.aws.calls)
     assert read(sfs, p(f"{top}/a")) == b"2\n"  # written through: no call
-    assert spent(sfs, before) == {}
+    assert spent_since(sfs, before) == {}
     versions = sm.list_secret_version_ids(SecretId=f"{top}/a")["Versions"]
     assert len(versions) == 2
 
@@ -377,10 +355,10 @@ def test_cat_a_b_c_is_one_batch_get(sfs, sm, top, command_line):
     sfs.listdir(f"/secrets/{R}")  # the listing (another directory: no walk of d)
     before = dict(sfs.aws.calls)
     assert [read(sfs, p(f"{top}/d/{n}")) for n in "abc"] == [b"value a\n", b"value b\n", b"value c\n"]
-    assert spent(sfs, before) == {f"{SM}:BatchGetSecretValue": 1}
+    assert spent_since(sfs, before) == {f"{SM}:BatchGetSecretValue": 1}
     before = dict(sfs.aws.calls)
     assert read(sfs, p(f"{top}/d/d")) == b"value d\n"  # not named: alone
-    assert spent(sfs, before) == {f"{SM}:GetSecretValue": 1}
+    assert spent_since(sfs, before) == {f"{SM}:GetSecretValue": 1}
 
 
 def test_a_directory_walk_fetches_values_twenty_a_call_in_listing_order(sfs, sm, top):
@@ -392,15 +370,15 @@ def test_a_directory_walk_fetches_values_twenty_a_call_in_listing_order(sfs, sm,
     names = sfs.listdir(p(f"{top}/w"))
     sizes = {n: sfs.getattr(p(f"{top}/w/{n}")).size for n in names}  # ls -l
     assert sizes["s07"] == 3 and sizes["novalue"] == 0
-    assert spent(sfs, before)[f"{SM}:BatchGetSecretValue"] == 3  # 20 + 20 + 5
-    assert f"{SM}:GetSecretValue" not in spent(sfs, before)
+    assert spent_since(sfs, before)[f"{SM}:BatchGetSecretValue"] == 3  # 20 + 20 + 5
+    assert f"{SM}:GetSecretValue" not in spent_since(sfs, before)
     assert all(read(sfs, p(f"{top}/w/s{n:02d}")) == f"v{n}\n".encode() for n in range(45))
     # a file opened without its directory being listed (an application reading its one secret): alone
     other = sfs.__class__(sfs.aws, [R])
     other.caller_pid = lambda: os.getpid()
     before = dict(other.aws.calls)
     assert read(other, p(f"{top}/w/s30")) == b"v30\n"
-    assert spent(other, before) == {f"{SM}:ListSecrets": 1, f"{SM}:GetSecretValue": 1}
+    assert spent_since(other, before) == {f"{SM}:ListSecrets": 1, f"{SM}:GetSecretValue": 1}
 
 
 def test_a_failed_batch_falls_back_to_one_by_one(sfs, sm, top):
