@@ -136,8 +136,7 @@ class Collection:
         return (*self.prefix, self.name, *more)
 
     def one_key(self, group: Optional[str], name: str) -> tuple:
-        return (*self.prefix, self.one, name) if group is None and not self.grouped else \
-            (*self.prefix, self.one, group, name)
+        return (*self.prefix, self.one, group, name) if self.grouped else (*self.prefix, self.one, name)
 
     grouped = False  #: entries live in groups (single-entry keys carry the group)
 
