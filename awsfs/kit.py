@@ -227,6 +227,8 @@ class Collection:
         try:
             found = self.get_batch(group, wanted)
         except FsError as e:
+            if e.errno == errno.EWOULDBLOCK:
+                return False  # not a failure: no AWS call now (the attributes sent with a listing)
             with _failed_lock:
                 _failed[who] = time.monotonic()
                 while len(_failed) > 1000:

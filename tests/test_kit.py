@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pytest
 
 from awsfs import kit
+from awsfs.aws import _offline
 from awsfs.context import Context
 from awsfs.errors import FsError, InputError, RemoteError
 from awsfs.nodes import Listing
@@ -41,6 +42,8 @@ class ToyAws:
 
     def send(self, service: str, region: str, op: str, p: dict[str, Any], repeatable: bool = True,
              overrides: Optional[dict] = None) -> dict[str, Any]:
+        if _offline.get():  # as the real choke point: no call at all
+            raise FsError(errno.EWOULDBLOCK, f"{op}: not asked now")
         self.calls.append(op)
         self._maybe_fail(op)
         if op == "List":
@@ -428,3 +431,18 @@ def test_a_streamed_growing_file_is_served_by_ranges_and_never_whole(toy):
     assert fs.read("/stream", 100, 23, fh) == b""
     assert reads == [(0, 5), (11, 100), (23, 100)]
     fs.release("/stream", fh)
+
+
+def test_a_lookup_made_offline_does_not_stop_the_batch_for_the_next_ones(toy, monkeypatch):
+    """READDIRPLUS asks for attributes without AWS calls: that is no failed batch."""
+    from awsfs.aws import offline
+
+    aws, ctx, _ = toy
+    ctx.caller_pid = lambda: 4444
+    monkeypatch.setattr(kit.caller, "named_from", lambda pid, name, limit: ["a", "b"][["a", "b"].index(name):])
+    with offline(), pytest.raises(FsError) as e:
+        Notes(ctx, R).lookup("a", "/p")
+    assert e.value.errno == errno.EWOULDBLOCK
+    assert Notes(ctx, R).lookup("a", "/p")["Text"] == "alpha"
+    assert Notes(ctx, R).lookup("b", "/p")["Text"] == "beta"
+    assert aws.calls == ["BatchGet"]
