@@ -336,10 +336,10 @@ def test_a_put_racing_a_change_between_check_and_put_is_estale(fault_proxy, boto
     before = read(fs, p)
     real_call = fs.aws.send
 
-    def send(service, region, operation, params, repeatable=True):
+    def send(service, region, operation, params, repeatable=True, **kw):
         if operation == "PutItem":  # someone else's write lands between the check and the put
             boto("dynamodb").put_item(TableName=t, Item={"id": {"S": "a"}, "n": {"N": "99"}})
-        return real_call(service, region, operation, params, repeatable)
+        return real_call(service, region, operation, params, repeatable, **kw)
     fs.aws.send = send
     fh = fs.open(p, os.O_RDWR)
     fs.write(p, before.replace(b'"n": 1', b'"n": 2'), 0, fh)
