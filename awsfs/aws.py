@@ -26,7 +26,7 @@ from botocore.parsers import ResponseParserError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity import wait_random_exponential
 
-from .errors import DamagedAnswer, FsError, Overrides, is_transient, may_have_applied, translate
+from .errors import DamagedAnswer, FsError, NotNow, Overrides, is_transient, may_have_applied, translate
 
 __all__ = ["Aws", "Paging", "check_answer", "current_path", "offline"]
 
@@ -106,7 +106,7 @@ class Aws:
         ``overrides`` maps an AWS error code to the errno it means for this call (one code can
         mean different things: S3's PreconditionFailed is EEXIST for a create)."""
         if _offline.get():
-            raise FsError(errno.EWOULDBLOCK, f"{service}:{operation}: not asked now")
+            raise NotNow(f"{service}:{operation}: not asked now")
         client = self.client(service, region)
         method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
         attempts = 0

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import errno
 import contextvars
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Optional
+
+from .errors import NotNow
 
 __all__ = ["Cache", "Entry", "Memo"]
 
@@ -201,7 +202,7 @@ class Cache:
         if not leader:
             flight.done.wait()
             if flight.error is not None:
-                if getattr(flight.error, "errno", None) == errno.EWOULDBLOCK:
+                if isinstance(flight.error, NotNow):
                     return self._get_entry(key, loader)  # the leader was not allowed to ask AWS: ask
                 raise flight.error
             return flight.value

@@ -69,6 +69,15 @@ class FsError(OSError):
         return self.reason
 
 
+class NotNow(FsError):
+    """No AWS call may be made at this moment (attributes sent with a listing are answered from
+    the cache alone). Not a failure of AWS: nothing about the entry is learned or cached. Its errno
+    is EWOULDBLOCK, which on Linux is also throttling's EAGAIN, so tell them apart by this type."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(errno.EWOULDBLOCK, reason)
+
+
 class InputError(FsError):
     """Bytes written by the user were refused; AWS was not called."""
 

@@ -27,7 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from . import caller
-from .errors import FsError, InputError
+from .errors import FsError, InputError, NotNow
 from .nodes import DIR, FILE, Dir, File, Listing, enoent
 from .transaction import Mutation
 
@@ -226,9 +226,9 @@ class Collection:
         gens = {n: self.ctx.cache.generation(self.one_key(group, n)) for n in wanted}
         try:
             found = self.get_batch(group, wanted)
+        except NotNow:
+            return False  # not a failure: no AWS call now (the attributes sent with a listing)
         except FsError as e:
-            if e.errno == errno.EWOULDBLOCK:
-                return False  # not a failure: no AWS call now (the attributes sent with a listing)
             with _failed_lock:
                 _failed[who] = time.monotonic()
                 while len(_failed) > 1000:

@@ -15,7 +15,7 @@ import pytest
 from awsfs import kit
 from awsfs.aws import _offline
 from awsfs.context import Context
-from awsfs.errors import FsError, InputError, RemoteError
+from awsfs.errors import FsError, InputError, NotNow, RemoteError
 from awsfs.nodes import Listing
 from awsfs.router import Router
 from awsfs.transaction import Mutation, Transactions
@@ -43,7 +43,7 @@ class ToyAws:
     def send(self, service: str, region: str, op: str, p: dict[str, Any], repeatable: bool = True,
              overrides: Optional[dict] = None) -> dict[str, Any]:
         if _offline.get():  # as the real choke point: no call at all
-            raise FsError(errno.EWOULDBLOCK, f"{op}: not asked now")
+            raise NotNow(f"{op}: not asked now")
         self.calls.append(op)
         self._maybe_fail(op)
         if op == "List":
@@ -446,3 +446,15 @@ def test_a_lookup_made_offline_does_not_stop_the_batch_for_the_next_ones(toy, mo
     assert Notes(ctx, R).lookup("a", "/p")["Text"] == "alpha"
     assert Notes(ctx, R).lookup("b", "/p")["Text"] == "beta"
     assert aws.calls == ["BatchGet"]
+
+
+def test_a_throttled_batch_is_a_failure_and_the_next_lookups_go_one_by_one(toy, monkeypatch):
+    """Throttling's EAGAIN is EWOULDBLOCK's number on Linux; still, a batch throttled for good
+    is given up and not tried again for each of the command's next names."""
+    aws, ctx, _ = toy
+    ctx.caller_pid = lambda: 4445
+    names = ["a", "b", "c"]
+    monkeypatch.setattr(kit.caller, "named_from", lambda pid, name, limit: names[names.index(name):])
+    aws.fail["BatchGet"] = RemoteError(errno.EAGAIN, "Throttling: slow down", "Throttling")
+    assert [Notes(ctx, R).lookup(n, "/p")["Text"] for n in names] == ["alpha", "beta", "gamma"]
+    assert aws.calls == ["BatchGet", "Get", "Get", "Get"]

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Optional
 
 from .. import kit
 from ..cache import Memo
-from ..errors import FsError, InputError
+from ..errors import FsError, InputError, NotNow
 from ..kit import Collection, Document, Hierarchy, RegionNode, RegionsDir
 from ..nodes import FILE, Dir, File, enoent, is_editor_scratch
 from ..transaction import Mutation
@@ -174,9 +174,10 @@ class Values(Collection):
         gens = {n: self.ctx.cache.generation(self.one_key(group, n)) for n in wanted}
         try:
             found = self.get_batch(group, wanted)
-        except FsError as e:
-            if e.errno != errno.EWOULDBLOCK:  # not merely "no AWS call now" (attributes sent with a listing)
-                _walks.drop(walk)             # one by one from now on
+        except NotNow:
+            return False                  # not a failure: no AWS call now (attributes sent with a listing)
+        except FsError:
+            _walks.drop(walk)             # one by one from now on
             return False
         for n, value in found.items():
             self.ctx.cache.put_if_unchanged(self.one_key(group, n), value, gens[n])
