@@ -427,11 +427,14 @@ def one_line(new: bytes, what: str = "a value") -> str:
 
 class LineValue(Document):
     """A one-line value file: content is the value plus ``\\n``; a write commits as soon as its
-    line is complete. Declare :meth:`value` (the current one), :meth:`validate` and :meth:`put`."""
+    line is complete. Declare :meth:`value` (the current one, from the cache), :meth:`validate`
+    and :meth:`put`; :meth:`fresh` when the decision must be made on AWS's state (default: the
+    cached value). Saving what is already held makes no call."""
 
     line_value = True
+    absent = ""  #: what ENOENT says ("no such <what>" when empty)
 
-    def value(self) -> str:
+    def value(self) -> Optional[str]:
         raise NotImplementedError
 
     def validate(self, text: str) -> str:
@@ -439,17 +442,22 @@ class LineValue(Document):
         return text
 
     def content(self) -> bytes:
-        return f"{self.value()}\n".encode()
+        value = self.value()
+        if value is None:
+            raise enoent(self.path, self.absent or f"no such {self.what}")
+        return f"{value}\n".encode()
 
     def parse(self, data: bytes) -> str:
-        return self.validate(one_line(data))
+        article = "an" if self.what[:1] in "aeiou" else "a"
+        return self.validate(one_line(data, f"{article} {self.what}"))
 
-    def fresh(self, value: Any) -> Any:
+    def fresh(self, value: Any) -> Optional[str]:
         return self.value()
 
     def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
         value = self.parse(new)
-        if base is not None and self.same(self.parse_base(base), value):
+        self.check_new(value)
+        if self.same(self.fresh(value), value):
             return []
         return [self.put(value, None if base is None else self.parse_base(base))]
 

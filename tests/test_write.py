@@ -335,6 +335,7 @@ def test_elb_links_must_name_an_instance_of_the_region(wfs, boto, unique, instan
     assert "elb:RegisterInstancesWithLoadBalancer" not in wfs.aws.calls
     wfs.symlink(f"{d}/{instance}", f"../../../../ec2/{R}/instances/{instance}")
     assert wfs.listdir(d) == [instance]
+    boto("elb").delete_load_balancer(LoadBalancerName=lb)  # test_read lists the region's balancers
 
 
 def test_a_second_line_undoes_the_early_commit(wfs, boto, instance):

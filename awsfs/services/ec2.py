@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..errors import FsError, InputError
 from ..names import escape, unescape
-from ..kit import Collection, RegionNode, RegionsDir
+from ..kit import Collection, LineValue, RegionNode, RegionsDir
 from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, is_tool_scratch
 from ..nodes import line, render_json, shown
 from ..transaction import Mutation
@@ -161,30 +161,33 @@ class InstanceState(InstanceNode, File):
         return line(self.inst()["State"]["Name"])
 
 
-class InstanceType(InstanceNode, File):
-    writable = True
-    line_value = True
+class InstanceType(InstanceNode, LineValue):
+    what = "instance type"
 
-    def content(self) -> bytes:
-        return line(self.inst()["InstanceType"])
+    def value(self) -> str:
+        return self.inst()["InstanceType"]
 
-    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
-        value = new.decode("utf-8", "replace").strip()
+    def validate(self, text: str) -> str:
+        value = text.strip()
         if not _TYPE.match(value):
             raise InputError(errno.EINVAL, f"{shown(value)} is not an instance type (like t3.large)")
-        region, iid = self.region_ok(), self.params["iid"]
-        inst = fresh_instance(self.ctx, region, iid, self.path)
-        if inst["InstanceType"] == value:
-            return []
-        state = inst["State"]["Name"]
+        return value
+
+    def fresh(self, value: Any) -> str:
+        self.seen = fresh_instance(self.ctx, self.region_ok(), self.params["iid"], self.path)
+        return self.seen["InstanceType"]
+
+    def put(self, value: str, base: Any) -> Mutation:
+        state = self.seen["State"]["Name"]
         if state in ("shutting-down", "terminated"):
             raise FsError(errno.EBUSY, f"the instance is {state}: its type can no longer change")
         if state != "stopped":
             raise FsError(errno.EBUSY, f"the instance is {state}; stop it to change its type "
                                        f"(echo stop > ctl)")
-        return [Mutation("ec2", region, "ModifyInstanceAttribute",
-                         {"InstanceId": iid, "InstanceType": {"Value": value}}, touched(region, iid),
-                         f"set type of {iid} to {value}", repeatable=True)]
+        region, iid = self.region_ok(), self.params["iid"]
+        return Mutation("ec2", region, "ModifyInstanceAttribute",
+                        {"InstanceId": iid, "InstanceType": {"Value": value}}, touched(region, iid),
+                        f"set type of {iid} to {value}", repeatable=True)
 
 
 class InstanceCtl(InstanceNode, File):
@@ -230,9 +233,8 @@ class TagsDir(InstanceNode, Dir):
                          touched(region, iid), f"delete tag {tag.key()} of {iid}", repeatable=True)]
 
 
-class TagFile(InstanceNode, File):
-    writable = True
-    line_value = True
+class TagFile(InstanceNode, LineValue):
+    what, absent = "tag value", "no such tag"
 
     def key(self) -> str:
         key = unescape(self.params["key"])
@@ -241,24 +243,14 @@ class TagFile(InstanceNode, File):
         return key
 
     def check(self) -> None:
-        if self.key() not in tags_of(self.inst()):
-            raise enoent(self.path, "no such tag")
+        if self.value() is None:
+            raise enoent(self.path, self.absent)
 
-    def content(self) -> bytes:
-        value = tags_of(self.inst()).get(self.key())
-        if value is None:
-            raise enoent(self.path, "no such tag")
-        return line(value)
+    def value(self) -> Optional[str]:
+        return tags_of(self.inst()).get(self.key())
 
-    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+    def validate(self, value: str) -> str:
         key = self.key()
-        try:
-            value = new.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(errno.EINVAL, "a tag value must be UTF-8 text") from None
-        value = value[:-1] if value.endswith("\n") else value
-        if "\n" in value:
-            raise InputError(errno.EINVAL, "a tag value is one line")
         if len(key) > 128:
             raise InputError(errno.EINVAL, f"tag keys are at most 128 characters (this one has {len(key)})")
         if len(value) > 256:
@@ -270,11 +262,12 @@ class TagFile(InstanceNode, File):
             if bad is not None:
                 raise InputError(errno.EINVAL, f"a tag {what} cannot hold control or unassigned characters "
                                  f"(this one has U+{ord(bad):04X} at position {text.index(bad) + 1})")
-        if base is not None and base == new:
-            return []
-        region, iid = self.region_ok(), self.params["iid"]
-        return [Mutation("ec2", region, "CreateTags", {"Resources": [iid], "Tags": [{"Key": key, "Value": value}]},
-                         touched(region, iid), f"tag {iid} {key} ({len(value)} characters)", repeatable=True)]
+        return value
+
+    def put(self, value: str, base: Any) -> Mutation:
+        region, iid, key = self.region_ok(), self.params["iid"], self.key()
+        return Mutation("ec2", region, "CreateTags", {"Resources": [iid], "Tags": [{"Key": key, "Value": value}]},
+                        touched(region, iid), f"tag {iid} {key} ({len(value)} characters)", repeatable=True)
 
 
 class ImageLink(InstanceNode, Link):
