@@ -131,6 +131,12 @@ class Collection:
         """Whether listing the whole collection costs what one get costs (then it is listed)."""
         return False
 
+    def together(self, group: Optional[str], name: str) -> list[str]:
+        """The names worth fetching in one batch with ``name`` (it first): by default, those the
+        calling command names after it (``cat a b c``). A service may add others (the files of a
+        directory the command has just listed)."""
+        return caller.named_from(self.ctx.caller_pid(), name, self.batch * self.batch_ahead)
+
     # -- the engine ----------------------------------------------------------------------------
     def key(self, *more: Any) -> tuple:
         return (*self.prefix, self.name, *more)
@@ -208,9 +214,9 @@ class Collection:
     absent = "no such entry"  #: what ENOENT says
 
     def _prefetched(self, group: Optional[str], name: str) -> bool:
-        """Fetch ``name`` and the entries the calling command names after it, in batches sent at
-        once, caching each answer as a get's would be. False (and no call) when there is no batch
-        call or the command names no other entry here. A batch that fails or is slow is given up:
+        """Fetch ``name`` and the entries :meth:`together` with it, in batches sent at once,
+        caching each answer as a get's would be. False (and no call) when there is no batch call
+        or no other entry goes with it. A batch that fails or is slow is given up:
         the lookup goes the usual way, and the command's next lookups here do not try for a while."""
         if not self.batch:
             return False
@@ -219,9 +225,10 @@ class Collection:
         failed = _failed.get(who)
         if failed is not None and time.monotonic() - failed < PREFETCH_PAUSE:
             return False
-        wanted = [n for n in caller.named_from(pid, name, self.batch * self.batch_ahead)
+        wanted = [n for n in self.together(group, name)
                   if self.batchable(group, n) and (n == name or self.ctx.cache.peek(self.one_key(group, n)) is None)]
-        if name not in wanted or len(wanted) < 2:
+        wanted = wanted[:self.batch * self.batch_ahead]
+        if not wanted or wanted[0] != name or len(wanted) < 2:
             return False
         gens = {n: self.ctx.cache.generation(self.one_key(group, n)) for n in wanted}
         try:

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Optional
 
 from .. import kit
 from ..cache import Memo
-from ..errors import FsError, InputError, NotNow
+from ..errors import FsError, InputError
 from ..kit import Collection, Document, Hierarchy, RegionNode, RegionsDir
 from ..nodes import FILE, Dir, File, enoent, is_editor_scratch
 from ..transaction import Mutation
@@ -155,33 +155,17 @@ class Values(Collection):
         found.pop(None, None)
         return found
 
-    def _prefetched(self, group: Optional[str], name: str) -> bool:
-        return super()._prefetched(group, name) or self._walked(group or "", name)
-
-    def _walked(self, group: str, name: str) -> bool:
-        """A command that has just listed this directory is walking it (``ls -l``, ``grep -r``): the
-        values of the next files in the listing come with this one."""
-        walk = (id(self.ctx), self.ctx.caller_pid(), self.region, tuple(p for p in group.split("/") if p))
+    def together(self, group: Optional[str], name: str) -> list[str]:
+        """The names the command gives; else, when it has just listed this directory (``ls -l``,
+        ``grep -r``), the files after this one in the listing."""
+        named = super().together(group, name)
+        walk = (id(self.ctx), self.ctx.caller_pid(), self.region, tuple(p for p in (group or "").split("/") if p))
         when = _walks.get(walk, None)
-        kids = tree(self.ctx, self.region).children(walk[3]) if when and walk[1] > 0 else None
-        if not kids or time.monotonic() - when > WALK_SECONDS or kids.get(name) != FILE:
-            return False
-        after = list(kids)[list(kids).index(name):]
-        wanted = [n for n in after if kids[n] == FILE and self.batchable(group, n)
-                  and self.ctx.cache.peek(self.one_key(group, n)) is None][:self.batch * self.batch_ahead]
-        if len(wanted) < 2 or wanted[0] != name:
-            return False
-        gens = {n: self.ctx.cache.generation(self.one_key(group, n)) for n in wanted}
-        try:
-            found = self.get_batch(group, wanted)
-        except NotNow:
-            return False                  # not a failure: no AWS call now (attributes sent with a listing)
-        except FsError:
-            _walks.drop(walk)             # one by one from now on
-            return False
-        for n, value in found.items():
-            self.ctx.cache.put_if_unchanged(self.one_key(group, n), value, gens[n])
-        return True
+        if len(named) > 1 or not when or walk[1] <= 0 or time.monotonic() - when > WALK_SECONDS:
+            return named
+        kids = tree(self.ctx, self.region).children(walk[3]) or {}
+        files = [n for n, kind in kids.items() if kind == FILE]
+        return files[files.index(name):] if name in files else named
 
 
 def is_scratch(name: str) -> bool:
