@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import collections
 import errno
+import hashlib
 import logging
 import threading
+import os
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from . import caller
+from .cache import Memo
 from .errors import FsError, InputError, NotNow
 from .nodes import DIR, FILE, Dir, File, Listing, enoent
 from .transaction import Mutation
@@ -312,6 +315,8 @@ class Hierarchy:
 # -- documents ------------------------------------------------------------------------------------
 
 ANY = object()  #: in a verification: whatever the thing held before does not matter
+_SEEN_KEY = os.urandom(16)  # digests of what readers got are keyed: a memo never holds a value's plain hash
+_seen = Memo(20_000)        # (mount, path, digest of the bytes a reader got) -> the version they were
 
 
 class Document(File):
@@ -370,6 +375,20 @@ class Document(File):
 
     def where(self) -> str:
         return self.path
+
+    # -- the version a reader saw (for a service whose saves check a version, not the content) -----
+    def shown(self, data: bytes, version: Any) -> bytes:
+        """``data`` is what this file reads as, and it is ``version`` of the thing: a later save
+        whose base is ``data`` is checked against that version (:meth:`seen`)."""
+        _seen.put(self._seen_key(data), None, version)
+        return data
+
+    def seen(self, data: bytes) -> Any:
+        """The version a reader got with ``data`` (None: not known)."""
+        return _seen.get(self._seen_key(data), None)
+
+    def _seen_key(self, data: bytes) -> tuple:
+        return (id(self.ctx), self.path, hashlib.blake2b(data, digest_size=16, key=_SEEN_KEY).digest())
 
     what = "thing"  #: for messages: "item", "parameter", "secret"
     service_name = "AWS"  #: for messages: "DynamoDB", "SSM"

@@ -458,3 +458,31 @@ def test_a_throttled_batch_is_a_failure_and_the_next_lookups_go_one_by_one(toy, 
     aws.fail["BatchGet"] = RemoteError(errno.EAGAIN, "Throttling: slow down", "Throttling")
     assert [Notes(ctx, R).lookup(n, "/p")["Text"] for n in names] == ["alpha", "beta", "gamma"]
     assert aws.calls == ["BatchGet", "Get", "Get", "Get"]
+
+
+class VersionedNote(NoteFile):
+    """Checked by version, not by content: what a reader saw is remembered with the version."""
+
+    def content(self) -> bytes:
+        note = self.note()
+        return self.shown(super().content(), note["Version"])
+
+    def parse(self, data: bytes) -> dict:
+        return {**super().parse(data), "version": self.seen(data)}
+
+    def same(self, a: dict, b: dict) -> bool:
+        return a["version"] == b["version"] if a.get("version") and b.get("version") else super().same(a, b)
+
+
+def test_a_document_knows_the_version_its_reader_saw_and_a_rewrite_of_the_same_text_is_stale(toy):
+    """Someone saved the same text again (a new version) after this file was read: still a conflict
+    for a service that checks versions; the version comes from what the reader got, not a re-read."""
+    aws, ctx, tx = toy
+    d = VersionedNote(ctx, f"/toy/{R}/a", region=R, name="a")
+    base = d.content()
+    assert d.seen(base) == 1 and d.seen(base + b" ") is None
+    aws.notes["a"] = ("alpha", 2)
+    with pytest.raises(FsError) as e:
+        tx.run(d.path, d.plan(base, json.dumps({"name": "a", "text": "mine"}).encode()))
+    assert e.value.errno == errno.ESTALE and aws.notes["a"] == ("alpha", 2)
+    assert VersionedNote(ctx, f"/toy/{R}/b", region=R, name="b").seen(base) is None  # per file

@@ -18,9 +18,7 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
-import os
 import re
 import time
 import uuid
@@ -41,18 +39,12 @@ GONE = "\0"                                        # a listed secret scheduled f
 BUSY = {"InvalidRequestException": errno.EBUSY}    # what Secrets Manager answers for a secret marked for deletion
 WALK_SECONDS = 30.0                                # a command that listed a directory is walking it this long
 _walks = Memo(1000)                                # (mount, pid, region, directory) -> when that process listed it
-_KEY = os.urandom(16)
-_seen = Memo(20_000)                               # (region, name, keyed digest of what a reader got) -> its version
 
 
 class Value(NamedTuple):
     binary: bool
     data: bytes             # the value (a string's UTF-8, without the file's last newline)
     version: Optional[str]  # the version it is known to be (None: unknown, or new)
-
-
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16, key=_KEY).digest()
 
 
 def _stage(stages: dict, label: str) -> Optional[str]:
@@ -243,9 +235,7 @@ class SecretFile(RegionNode, Document):
 
     def content(self) -> bytes:
         stored = self.stored()
-        data = render(stored)
-        _seen.put((self.params["region"], self.entry()[0], _digest(data)), None, stored and stored["VersionId"])
-        return data
+        return self.shown(render(stored), stored and stored["VersionId"])
 
     def xattrs(self) -> dict[str, bytes]:
         name, e = self.entry()
@@ -265,7 +255,7 @@ class SecretFile(RegionNode, Document):
     def parse(self, data: bytes) -> Value:
         name, e = self.located()
         stored = self.stored() if e is not None else None
-        version = _seen.get((self.params["region"], name, _digest(data)), None)
+        version = self.seen(data)
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
@@ -327,7 +317,7 @@ class SecretFile(RegionNode, Document):
         Secrets(self.ctx, self.region_ok()).put(name, e)
         answer = {"ARN": e["ARN"], "Name": name, "VersionId": token, **_payload(value)}
         Values(self.ctx, self.region_ok()).put(_parts(name)[1], answer, _parts(name)[0])
-        _seen.put((self.params["region"], name, _digest(render(answer))), None, token)
+        self.shown(render(answer), token)
 
     def create(self, value: Value) -> Mutation:
         name, region = self.where(), self.region_ok()
