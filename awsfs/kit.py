@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 from . import caller
 from .cache import Memo
 from .errors import FsError, InputError, NotNow
-from .nodes import DIR, FILE, Dir, File, Listing, enoent
+from .nodes import DIR, FILE, Dir, File, Listing, Node, enoent, is_tool_scratch, shown
 from .transaction import Mutation
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
 
-__all__ = ["ANY", "Collection", "Document", "Hierarchy", "LineValue", "RegionNode", "RegionsDir", "one_line"]
+__all__ = ["ANY", "Collection", "Document", "Hierarchy", "LineValue", "NamesDir", "RegionNode", "RegionsDir", "one_line"]
 
 log = logging.getLogger("awsfs.kit")
 
@@ -310,6 +310,82 @@ class Hierarchy:
     def children(self, parts: tuple) -> Optional[dict[str, str]]:
         """``name -> kind`` under ``parts`` (None: no such directory)."""
         return self._tree().get(tuple(parts))
+
+
+class NamesDir(RegionNode, Dir):
+    """A directory of things whose names hold ``/`` (SSM parameters, secrets, log groups): the
+    region (``name`` "") or a prefix of names, which exists while a name goes on below it (or
+    ``mkdir`` made it here). Declare ``document`` (the class of the things' files),
+    :meth:`names` (``name -> kind`` below some parts) and :meth:`invalid`; route
+    ``/<root>/{region}/{name...}`` to :meth:`node`."""
+
+    document: type = File
+    absent = "no such file or directory"
+
+    def names(self, parts: tuple[str, ...]) -> Optional[dict[str, str]]:
+        """``name -> kind`` below ``parts`` (None: no name goes on below them)."""
+        raise NotImplementedError
+
+    def invalid(self, key: str) -> str:
+        """Why ``key`` cannot name a thing here ("" when it can)."""
+        return ""
+
+    @classmethod
+    def variant(cls, ctx: "Context", path: str, region: str, name: str) -> Optional[File]:
+        """A file for a name that is no thing's (``NAME@history``, ``NAME:AWSPREVIOUS``), or None."""
+        return None
+
+    @classmethod
+    def is_document(cls, ctx: "Context", region: str, key: str) -> bool:
+        """Whether ``key`` names a thing (a directory of the same name wins over it)."""
+        head, _, last = key.rpartition("/")
+        kids = cls(ctx, "", region=region, name=head).names(tuple(p for p in head.split("/") if p))
+        return bool(kids) and kids.get(last) == FILE
+
+    @classmethod
+    def node(cls, ctx: "Context", path: str, region: str, name: str) -> Node:
+        variant = cls.variant(ctx, path, region, name)
+        if variant is not None:
+            return variant
+        if region in ctx.regions and cls.is_document(ctx, region, name):
+            return cls.document(ctx, path, region=region, name=name)
+        return cls(ctx, path, region=region, name=name)
+
+    def parts(self) -> tuple[str, ...]:
+        return tuple(p for p in self.params.get("name", "").split("/") if p)
+
+    @property
+    def made_of_entries(self) -> bool:  # type: ignore[override]
+        return bool(self.parts())
+
+    def children(self) -> dict[str, str]:
+        got = self.names(self.parts())
+        if got is None:
+            raise enoent(self.path, self.absent)
+        return got
+
+    def check(self) -> None:
+        if self.region_ok() and self.parts():
+            self.children()
+
+    def entries(self) -> list[tuple[str, str]]:
+        return list(self.children().items())
+
+    def key_of(self, name: str) -> str:
+        return "/".join((*self.parts(), name))
+
+    def child_for_create(self, name: str) -> File:
+        key = self.key_of(name)
+        why = self.invalid(key)
+        if why:
+            raise InputError(errno.EINVAL, f"{self.path}/{shown(name)}: {why}")
+        return self.document(self.ctx, f"{self.path}/{name}", region=self.params["region"], name=key)
+
+    def allows_mkdir(self, name: str) -> bool:
+        return not self.invalid(self.key_of(name)) and not is_tool_scratch(name)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        return self.child_for_create(name).plan_delete()  # type: ignore[attr-defined]
 
 
 # -- documents ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from awsfs import kit
 from awsfs.aws import _offline
 from awsfs.context import Context
 from awsfs.errors import FsError, InputError, NotNow, RemoteError
-from awsfs.nodes import Listing
+from awsfs.nodes import DIR, FILE, File, Listing
 from awsfs.router import Router
 from awsfs.transaction import Mutation, Transactions
 
@@ -486,3 +486,40 @@ def test_a_document_knows_the_version_its_reader_saw_and_a_rewrite_of_the_same_t
         tx.run(d.path, d.plan(base, json.dumps({"name": "a", "text": "mine"}).encode()))
     assert e.value.errno == errno.ESTALE and aws.notes["a"] == ("alpha", 2)
     assert VersionedNote(ctx, f"/toy/{R}/b", region=R, name="b").seen(base) is None  # per file
+
+
+class NoteTree(kit.NamesDir):
+    """The toy's notes whose names hold '/', as directories (one complete listing)."""
+    document = NoteFile
+
+    def names(self, parts):
+        listing = Notes(self.ctx, self.region_ok()).listing()
+        return kit.Hierarchy(listing, lambda n: n.split("/")).children(parts)
+
+    def invalid(self, key):
+        return "" if "!" not in key else "note names have no '!'"
+
+    @classmethod
+    def variant(cls, ctx, path, region, name):
+        return File(ctx, path) if name.endswith("@old") else None
+
+
+def test_a_names_directory_tells_things_from_prefixes_and_makes_new_names_below_it():
+    aws = ToyAws({"app/db": "x", "app/web/port": "80", "top": "t"})
+    ctx = Context(aws, [R], cache_ttl=60)  # type: ignore[arg-type]
+    node = lambda name: NoteTree.node(ctx, f"/toy/{R}/{name}", R, name)  # noqa: E731
+    assert isinstance(node("top"), NoteFile) and isinstance(node("app/db"), NoteFile)
+    app = node("app")
+    assert type(app) is NoteTree and app.entries() == [("db", FILE), ("web", DIR)]
+    assert app.made_of_entries and not NoteTree(ctx, f"/toy/{R}", region=R).made_of_entries
+    assert type(node("top@old")) is File                       # a variant name is no thing's
+    with pytest.raises(FsError) as e:
+        node("nope").check()                                   # no name goes on below it
+    assert e.value.errno == errno.ENOENT
+    new = app.child_for_create("cache")
+    assert isinstance(new, NoteFile) and new.params == {"region": R, "name": "app/cache"}
+    with pytest.raises(InputError) as e:
+        app.child_for_create("bad!")
+    assert e.value.errno == errno.EINVAL and "no '!'" in e.value.reason
+    assert app.allows_mkdir("logs") and not app.allows_mkdir(".x.swp") and not app.allows_mkdir("a!b")
+    assert aws.calls == ["List", "List"]                       # one listing answered every question

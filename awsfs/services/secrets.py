@@ -28,8 +28,8 @@ from typing import Any, NamedTuple, Optional
 from .. import kit
 from ..cache import Memo
 from ..errors import FsError, InputError
-from ..kit import Collection, Document, Hierarchy, RegionNode, RegionsDir
-from ..nodes import FILE, Dir, File, enoent, is_editor_scratch
+from ..kit import Collection, Document, Hierarchy, NamesDir, RegionNode, RegionsDir
+from ..nodes import FILE, File, enoent, is_editor_scratch
 from ..transaction import Mutation
 
 ROOT, SM = "secrets", "secretsmanager"
@@ -166,44 +166,32 @@ def is_scratch(name: str) -> bool:
     return is_editor_scratch(name) and not name.endswith((".bak", ".orig", ".save")) or bool(re.fullmatch("#.*#", name))
 
 
-class SecretDir(RegionNode, Dir):
+class SecretDir(NamesDir):
     """A region's secrets, or those under a prefix (``prod/db/``): it exists through them."""
+    absent = "no such secret or directory"
 
-    def parts(self) -> tuple[str, ...]:
-        return tuple(p for p in self.params.get("name", "").split("/") if p)
+    def names(self, parts: tuple[str, ...]) -> Optional[dict[str, str]]:
+        return tree(self.ctx, self.region_ok()).children(parts)
 
-    @property
-    def made_of_entries(self) -> bool:  # type: ignore[override]
-        return bool(self.parts())
-
-    def children(self) -> dict[str, str]:
-        got = tree(self.ctx, self.region_ok()).children(self.parts())
-        if got is None:
-            raise enoent(self.path, "no such secret or directory")
-        return got
-
-    def check(self) -> None:
-        self.children()
+    def invalid(self, key: str) -> str:
+        return "" if NAME.fullmatch(key) else "secret names are made of letters, digits and /_+=.@-"
 
     def entries(self):
-        kids = self.children()
+        kids = super().entries()
         _walks.put((id(self.ctx), self.ctx.caller_pid(), self.params["region"], self.parts()), None, time.monotonic())
-        return list(kids.items())
+        return kids
 
     def is_scratch(self, name: str) -> bool:
         return is_scratch(name)
 
-    def allows_mkdir(self, name: str) -> bool:
-        return bool(NAME.fullmatch(name)) and name not in (".", "..")
-
-    def child_for_create(self, name: str) -> "SecretFile":
-        if not NAME.fullmatch(name):
-            raise InputError(errno.EINVAL, f"{self.path}/{name}: secret names are made of letters, digits and /_+=.@-")
-        return SecretFile(self.ctx, f"{self.path}/{name}", region=self.params["region"],
-                          name="/".join((*self.parts(), name)))
-
-    def plan_unlink(self, name: str) -> list[Mutation]:
-        return self.child_for_create(name).plan_delete()
+    @classmethod
+    def variant(cls, ctx, path: str, region: str, name: str) -> Optional[File]:
+        """``<name>:<label>``: one version of a secret."""
+        head, _, last = name.rpartition("/")
+        if ":" not in last:
+            return None
+        base, _, label = last.rpartition(":")
+        return VersionFile(ctx, path, region=region, name=f"{head}/{base}" if head else base, label=label)
 
 
 class SecretFile(RegionNode, Document):
@@ -389,17 +377,7 @@ class VersionFile(RegionNode, File):
                 "user.aws.stages": ",".join(stages).encode()}
 
 
-def node(ctx, path: str, region: str, name: str):
-    """``<region>/<name...>``: a secret's file, one of its versions, or a directory of names."""
-    head, _, last = name.rpartition("/")
-    if ":" in last:
-        base, _, label = last.rpartition(":")
-        return VersionFile(ctx, path, region=region, name=f"{head}/{base}" if head else base, label=label)
-    if region in ctx.regions:
-        kids = tree(ctx, region).children(tuple(head.split("/")) if head else ())
-        if kids and kids.get(last) == FILE:
-            return SecretFile(ctx, path, region=region, name=name)
-    return SecretDir(ctx, path, region=region, name=name)
+SecretDir.document = SecretFile
 
 
 REQUIRED = {
@@ -412,5 +390,5 @@ REQUIRED = {
 ROUTES = [
     ("/secrets", RegionsDir),
     ("/secrets/{region}", SecretDir),
-    ("/secrets/{region}/{name...}", node),
+    ("/secrets/{region}/{name...}", SecretDir.node),
 ]

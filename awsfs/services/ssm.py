@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from ..errors import FsError, InputError
-from ..kit import Collection, Document, Hierarchy, RegionNode, RegionsDir
-from ..nodes import Dir, File, Listing, enoent, is_tool_scratch, render_json, shown
+from ..kit import Collection, Document, Hierarchy, NamesDir, RegionNode, RegionsDir
+from ..nodes import File, Listing, enoent, is_tool_scratch, render_json
 from ..transaction import Mutation
 
 ROOT = "ssm"
@@ -141,63 +141,42 @@ def written(ctx: Any, region: str, key: str, entry: Optional[dict]) -> None:
     ctx.cache.invalidate(("ssm", region, "@history", key), ("ssm", region, "@describe"))
 
 
-def node_for(ctx: Any, path: str, region: str, name: str) -> Any:
-    """A directory when names go on below ``name`` (it wins over a parameter of that name) or when
-    there is no such parameter (then it does not exist, or mkdir made it here); else the parameter."""
-    key = name[:-len(HISTORY)] if name.endswith(HISTORY) else name
-    if region not in ctx.regions or not valid(key):
-        raise enoent(path, "no such parameter")
-    if key != name:
-        return History(ctx, path, region=region, name=key)
-    try:
-        is_dir = children(ctx, region, key) is not None or not lookup(ctx, region, key, path)
-    except FsError as e:
-        if e.errno != errno.ENOENT:
-            raise
-        is_dir = True
-    return (ParamDir if is_dir else Param)(ctx, path, region=region, name=key)
+class ParamDir(NamesDir):
+    """The region, or a level of parameter names: a directory when names go on below it (it wins
+    over a parameter of that name) or when there is no such parameter (mkdir made it here)."""
+    absent = "no parameter is named below this"
 
+    def names(self, parts: tuple[str, ...]) -> Optional[dict]:
+        return children(self.ctx, self.region_ok(), "/".join(parts))
 
-class ParamDir(RegionNode, Dir):
-    made_of_entries = True  # it exists while a parameter is named below it
+    def invalid(self, key: str) -> str:
+        return "" if valid(key) else "a parameter name has only letters, digits and . _ - (and does not start with aws or ssm)"
 
-    def children(self) -> Optional[dict]:
-        return children(self.ctx, self.region_ok(), self.params.get("name", ""))
+    @classmethod
+    def variant(cls, ctx: Any, path: str, region: str, name: str) -> Optional[File]:
+        key = name[:-len(HISTORY)] if name.endswith(HISTORY) else name
+        if region not in ctx.regions or not valid(key):
+            raise enoent(path, "no such parameter")
+        return History(ctx, path, region=region, name=key) if key != name else None
 
-    def check(self) -> None:
-        if self.region_ok() and self.params.get("name") and self.children() is None:
-            raise enoent(self.path, "no parameter is named below this")
-
-    def entries(self) -> list:
-        return list((self.children() or {}).items())
+    @classmethod
+    def is_document(cls, ctx: Any, region: str, key: str) -> bool:
+        try:  # asked of the parameter itself: a top-level name costs a get, not the region's listing
+            return children(ctx, region, key) is None and bool(lookup(ctx, region, key, key))
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return False
 
     def is_scratch(self, name: str) -> bool:
         """Editors' temp names (``.x.swp``, ``4913``, ``x~``) no parameter has here (``db.bak`` is
         a real name; a parameter ``.env`` is saved as one)."""
-        try:
-            return is_tool_scratch(name) and not lookup(self.ctx, self.region_ok(), self.key_of(name), self.path)
-        except FsError as e:
-            if e.errno != errno.ENOENT:
-                raise
-            return True
-
-    def key_of(self, name: str) -> str:
-        return f"{self.params['name']}/{name}" if self.params.get("name") else name
-
-    def child_for_create(self, name: str) -> "Param":
-        key = self.key_of(name)
-        if not valid(key):
-            raise InputError(errno.EINVAL, f"{shown(name)}: a parameter name has only letters, digits and . _ - "
-                             "(and does not start with aws or ssm)")
-        return Param(self.ctx, f"{self.path}/{name}", region=self.params["region"], name=key)
-
-    def allows_mkdir(self, name: str) -> bool:
-        return valid(self.key_of(name)) and not is_tool_scratch(name)
+        return is_tool_scratch(name) and not ParamDir.is_document(self.ctx, self.region_ok(), self.key_of(name))
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         if name.endswith(HISTORY):
             raise FsError(errno.EACCES, f"{self.path}/{name}: a parameter's history cannot be removed")
-        return [self.child_for_create(name).delete()]
+        return super().plan_unlink(name)
 
 
 class Param(RegionNode, Document):
@@ -311,6 +290,9 @@ class Param(RegionNode, Document):
         name = self.where()
         return self.mutation({"Name": name, "Value": value, "Type": "String"}, f"create parameter {name}")
 
+    def plan_delete(self) -> list[Mutation]:
+        return [self.delete()]
+
     def delete(self) -> Mutation:
         region, key, name = self.region_ok(), self.params["name"], self.entry()["Name"]
         return Mutation("ssm", region, "DeleteParameter", {"Name": name}, [("ssm", region)],
@@ -408,8 +390,10 @@ REQUIRED = {
     ("ssm", "PutParameter"): ("Version",),
 }
 
+ParamDir.document = Param
+
 ROUTES = [
     ("/ssm", RegionsDir),
     ("/ssm/{region}", ParamDir),
-    ("/ssm/{region}/{name...}", node_for),
+    ("/ssm/{region}/{name...}", ParamDir.node),
 ]
