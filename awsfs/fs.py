@@ -411,6 +411,7 @@ class Filesystem:
             if whiteout is None and self._exists_remote(path):
                 return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
             target = parent.child_for_create(name)
+            target.created_mode = mode & 0o777
             # what it replaces: an editor's backup of it, else what this writer last read here (an
             # item since deleted: its save is refused, not a silent re-create), else nothing
             base = whiteout[1] if whiteout else self.overlay.base_for(path, self.reader())

@@ -147,6 +147,8 @@ class File(Node):
     volatile = False
     #: permission bits it may show at most (0o600: a secret's value is its owner's alone)
     mode_mask = 0o777
+    #: for a file being created: the permission bits its creator asked for (after its umask)
+    created_mode: Optional[int] = None
 
     def content(self) -> bytes:
         """All of it (documents: what a writer edits and a save is based on)."""

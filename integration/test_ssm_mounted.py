@@ -177,6 +177,20 @@ def test_setfattr_makes_a_secure_string(mount_awsfs, params, boto):
     assert r.returncode != 0 and "Invalid argument" in r.stderr
 
 
+def test_a_file_created_private_is_a_secure_string_from_its_first_version(mount_awsfs, params, boto):
+    """`umask 077` (or `install -m 600`): the value never exists as a plain String, not even in
+    the history; a file created with the usual umask is a String."""
+    d = params({"/keep": "k"})
+    mnt = mount_awsfs(regions=R)
+    mnt.sh(f"(umask 077 && /bin/echo s3cr3t > {d}/token) && /bin/echo plain > {d}/note")
+    assert (get(boto, f"{params.prefix}/token")["Type"], get(boto, f"{params.prefix}/note")["Type"]) == \
+        ("SecureString", "String")
+    history = boto("ssm", R).get_parameter_history(Name=f"{params.prefix}/token")["Parameters"]
+    assert [v["Type"] for v in history] == ["SecureString"]
+    assert os.stat(mnt.p(f"{d}/token")).st_mode & 0o777 == 0o600
+    assert mnt.sh(f"cat {d}/token").stdout == "s3cr3t\n"
+
+
 def _tmux(sock: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     r = subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10)
     if check and r.returncode != 0:

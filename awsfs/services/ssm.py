@@ -209,7 +209,7 @@ class Param(RegionNode, Document):
 
     @property
     def mode_mask(self) -> int:  # type: ignore[override]
-        return 0o600 if (self.found() or {}).get("Type") == "SecureString" else 0o777
+        return 0o600 if self.private() or (self.found() or {}).get("Type") == "SecureString" else 0o777
 
     @property
     def max_bytes(self) -> int:  # type: ignore[override]
@@ -286,9 +286,14 @@ class Param(RegionNode, Document):
         if m.params.get("Type", seen.get("Type")) == "SecureString" and meta.get("KeyId"):
             m.params.setdefault("KeyId", meta["KeyId"])
 
+    def private(self) -> bool:
+        """Created with no access for group and others (``umask 077``, ``install -m 600``): a
+        new parameter is then a SecureString from its first version on."""
+        return self.created_mode is not None and not self.created_mode & 0o077
+
     def create(self, value: str) -> Mutation:
-        name = self.where()
-        return self.mutation({"Name": name, "Value": value, "Type": "String"}, f"create parameter {name}")
+        name, kind = self.where(), "SecureString" if self.private() else "String"
+        return self.mutation({"Name": name, "Value": value, "Type": kind}, f"create parameter {name}")
 
     def plan_delete(self) -> list[Mutation]:
         return [self.delete()]
