@@ -22,7 +22,9 @@ from typing import Any, Callable, Iterator, Optional
 import boto3
 from botocore import xform_name
 from botocore.config import Config
+from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 from botocore.parsers import ResponseParserError
+from botocore.response import StreamingBody
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity import wait_random_exponential
 
@@ -60,7 +62,9 @@ class Aws:
         self.backoff = backoff
         self._config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                               connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              max_pool_connections=64, tcp_keepalive=True)
+                              max_pool_connections=64, tcp_keepalive=True,
+                              # a local endpoint (moto) has no per-bucket host names
+                              s3={"addressing_style": "path" if endpoint_url else "auto"})
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
@@ -128,6 +132,17 @@ class Aws:
                     if _answer.status < 300 or _answer.status >= 500:
                         raise DamagedAnswer(f"HTTP {_answer.status or '?'} with a body that does not parse") from e
                     raise
+                body = response.get("Body")
+                if isinstance(body, StreamingBody):
+                    # read here, so a body cut short is a damaged answer, retried like any other
+                    # (callers ask for bounded ranges: the bytes fit in memory)
+                    try:
+                        data = body.read()
+                    except (IncompleteReadError, ResponseStreamingError) as e:
+                        raise DamagedAnswer(f"the body was cut short ({e})") from e
+                    if "ContentLength" in response and len(data) != response["ContentLength"]:
+                        raise DamagedAnswer(f"a body of {len(data)} bytes where {response['ContentLength']} were sent")
+                    response["Body"] = data
                 missing = [k for k in _required().get((service, operation), ()) if k not in response]
                 if missing:
                     raise DamagedAnswer(f"the answer lacks {', '.join(missing)}")

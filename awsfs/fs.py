@@ -763,9 +763,17 @@ class Filesystem:
     def setxattr(self, path: str, name: str, value: bytes) -> None:
         # tools copy ACLs and security labels (sed -i, vim, cp -a): "not supported" is their
         # expected answer, not a failure to report; so is any attribute of a local scratch file
-        if not name.startswith("user.") or path in self.overlay.files or path in self.overlay.dirs:
+        local = self.overlay.files.get(path)
+        if name.startswith("user.") and local is not None and local.node is not None and \
+                self._set_pending_xattr(path, local.node, name, value):
+            return  # cp -a of a file being created: what it is created as
+        if not name.startswith("user.") or local is not None or path in self.overlay.dirs:
             raise FsError(errno.ENOTSUP, f"{path}: extended attribute {name} is not supported")
         self._set_user_xattr(path, name, value)
+
+    @recorded
+    def _set_pending_xattr(self, path: str, node: File, name: str, value: bytes) -> bool:
+        return node.pending_xattr(name, value)
 
     @recorded
     def _set_user_xattr(self, path: str, name: str, value: bytes) -> None:
@@ -774,7 +782,12 @@ class Filesystem:
         self._forget(path)
 
     def chmod(self, path: str, mode: int) -> None:
-        """Accepted (cp -p, rsync, vim need it); AWS has no file modes to change."""
+        """Accepted (cp -p, rsync, vim need it); AWS has no file modes to change. A file being
+        created takes it: what it is created as may depend on it (a private SSM parameter)."""
+        local = self.overlay.files.get(path)
+        if local is not None and local.node is not None:
+            local.node.created_mode = mode & 0o777
+            return
         self.getattr(path)
 
     def chown(self, path: str, uid: int, gid: int) -> None:

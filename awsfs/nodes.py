@@ -147,8 +147,14 @@ class File(Node):
     volatile = False
     #: permission bits it may show at most (0o600: a secret's value is its owner's alone)
     mode_mask = 0o777
-    #: for a file being created: the permission bits its creator asked for (after its umask)
+    #: for a file being created: the permission bits its creator asked for (after its umask),
+    #: or last gave it with chmod (``cp -a`` and ``mv`` create private, then chmod)
     created_mode: Optional[int] = None
+
+    def pending_xattr(self, name: str, value: bytes) -> bool:
+        """For a file being created: take ``user.*`` attribute ``name`` into what it is created
+        with (True; InputError when the value cannot be), or not (False: not supported)."""
+        return False
 
     def content(self) -> bytes:
         """All of it (documents: what a writer edits and a save is based on)."""

@@ -191,6 +191,23 @@ def test_a_file_created_private_is_a_secure_string_from_its_first_version(mount_
     assert mnt.sh(f"cat {d}/token").stdout == "s3cr3t\n"
 
 
+def test_mv_of_a_directory_and_cp_a_out_and_back_keep_every_type(mount_awsfs, params, boto, tmp_path):
+    """mv (copy and delete across directories) and cp -a create files private, then chmod them:
+    the types come from the copied user.aws.type, never from that passing 0600."""
+    d = params({"/d1/plain": "p", "/d1/list": ("a,b", "StringList"), "/d1/secret": ("s", "SecureString")})
+    p = params.prefix
+    mnt = mount_awsfs(regions=R)
+    want = {"plain": "String", "list": "StringList", "secret": "SecureString"}
+    mnt.sh(f"mv {d}/d1 {d}/d2")
+    assert {n: get(boto, f"{p}/d2/{n}")["Type"] for n in want} == want
+    assert get(boto, f"{p}/d1/plain") is None
+    mnt.sh(f"cp -a {d}/d2 {tmp_path}/backup && cp -a {tmp_path}/backup {d}/d3")
+    assert {n: get(boto, f"{p}/d3/{n}")["Type"] for n in want} == want
+    assert [get(boto, f"{p}/d3/{n}")["Value"] for n in want] == ["p", "a,b", "s"]
+    assert os.stat(mnt.p(f"{d}/d3/plain")).st_mode & 0o777 == 0o644
+    assert mnt.errors() == ""
+
+
 def _tmux(sock: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     r = subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10)
     if check and r.returncode != 0:

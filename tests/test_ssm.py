@@ -192,7 +192,8 @@ def test_setxattr_changes_type_tier_and_description(sfs, params, boto):
     puts = sfs.aws.calls["ssm:PutParameter"]
     sfs.setxattr(path, "user.aws.tier", b"Advanced")  # already so: nothing put
     assert sfs.aws.calls["ssm:PutParameter"] == puts
-    for name, raw, err in (("user.aws.type", b"Binary", errno.EINVAL), ("user.aws.version", b"7", errno.ENOTSUP)):
+    for name, raw, err in (("user.aws.type", b"Binary", errno.EINVAL), ("user.aws.version", b"7", errno.ENOTSUP),
+                           ("user.aws.tier", b"Standard", errno.EINVAL)):  # AWS never makes an advanced one standard
         with pytest.raises(FsError) as e:
             sfs.setxattr(path, name, raw)
         assert e.value.errno == err

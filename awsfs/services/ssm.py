@@ -209,7 +209,8 @@ class Param(RegionNode, Document):
 
     @property
     def mode_mask(self) -> int:  # type: ignore[override]
-        return 0o600 if self.private() or (self.found() or {}).get("Type") == "SecureString" else 0o777
+        kind = self.pending.get("Type") or ("SecureString" if self.private() else (self.found() or {}).get("Type"))
+        return 0o600 if kind == "SecureString" else 0o777
 
     @property
     def max_bytes(self) -> int:  # type: ignore[override]
@@ -286,6 +287,28 @@ class Param(RegionNode, Document):
         if m.params.get("Type", seen.get("Type")) == "SecureString" and meta.get("KeyId"):
             m.params.setdefault("KeyId", meta["KeyId"])
 
+    def pending_xattr(self, name: str, raw: bytes) -> bool:
+        """``cp -a`` of a parameter (or ``setfattr`` before the first write): created with this
+        type, tier, description or KMS key."""
+        if name not in SETTABLE:
+            return False
+        self.pending[ATTRS[name]] = self.settable(name, raw)
+        return True
+
+    @property
+    def pending(self) -> dict:
+        got = self.__dict__.get("_pending")
+        if got is None:
+            got = self.__dict__["_pending"] = {}
+        return got
+
+    @staticmethod
+    def settable(name: str, raw: bytes) -> str:
+        accepted, text = SETTABLE[name], raw.decode("utf-8", "replace").strip()
+        if accepted and text not in accepted:
+            raise InputError(errno.EINVAL, f"{name} is one of {', '.join(accepted)}")
+        return text
+
     def private(self) -> bool:
         """Created with no access for group and others (``umask 077``, ``install -m 600``): a
         new parameter is then a SecureString from its first version on."""
@@ -293,7 +316,8 @@ class Param(RegionNode, Document):
 
     def create(self, value: str) -> Mutation:
         name, kind = self.where(), "SecureString" if self.private() else "String"
-        return self.mutation({"Name": name, "Value": value, "Type": kind}, f"create parameter {name}")
+        params = {"Name": name, "Value": value, "Type": kind, **{k: v for k, v in self.pending.items() if v}}
+        return self.mutation(params, f"create parameter {name}")
 
     def plan_delete(self) -> list[Mutation]:
         return [self.delete()]
@@ -307,10 +331,11 @@ class Param(RegionNode, Document):
     def plan_setxattr(self, name: str, raw: bytes) -> list[Mutation]:
         if name not in SETTABLE:
             return super().plan_setxattr(name, raw)
-        field, accepted, text = ATTRS[name], SETTABLE[name], raw.decode("utf-8", "replace").strip()
-        if accepted and text not in accepted:
-            raise InputError(errno.EINVAL, f"{name} is one of {', '.join(accepted)}")
+        field, text = ATTRS[name], self.settable(name, raw)
         entry = self.entry()
+        if field == "Tier" and text == "Standard" and self.described().get("Tier") == "Advanced":
+            raise InputError(errno.EINVAL, f"{entry['Name']} is an advanced parameter: SSM never makes one standard "
+                             "again (delete it and create it anew)")
         if (entry if field == "Type" else self.described()).get(field, "") == text:
             return []
         m = self.mutation({"Name": entry["Name"], "Overwrite": True, field: text}, f"set {field} of {entry['Name']}")
