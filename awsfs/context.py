@@ -34,23 +34,16 @@ RENDERED_BYTES = 32 << 20  # rendered documents kept for reuse, in all
 class ErrorLog:
     """Recent failures, newest last: what ``/.awsfs/errors`` shows."""
 
-    REPEAT_SECONDS = 5.0  # close() repeating the refusal of a write or fsync adds no second line
-
     def __init__(self, keep: int = 200) -> None:
         self._lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
-        self._last: tuple[Any, ...] = ()
         self.written = 0  # lines ever added (the errors file grows by this; old lines drop off the front)
 
     def add(self, path: str, op: str, err: FsError) -> None:
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         name = errno.errorcode.get(err.errno or errno.EIO, str(err.errno))
         text = f"{when} {op} {path}: {name}: {err.reason}"
-        now = time.monotonic()
-        with self._lock:
-            last, self._last = self._last, (path, name, err.reason, now)
-            if op == "flush" and last[:3] == (path, name, err.reason) and now - last[3] < self.REPEAT_SECONDS:
-                return  # close() repeating the refusal its write or fsync just got
+        with self._lock:  # (close() repeating its write's or fsync's refusal re-raises that error, recorded once)
             self._lines.append(text)
             self.written += 1
         log.warning("operation failed", extra={"event": "error", "path": path, "op": op,

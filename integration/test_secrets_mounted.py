@@ -157,3 +157,19 @@ def test_conflicts_are_estale_and_eexist(mount_awsfs, sm, top, tmp_path, local_a
     assert e.value.errno == errno.EEXIST
     assert value(sm, f"{top}/new") == f"{MARK}-first"
     no_value_logged(m)
+
+
+def test_each_refused_save_is_a_line_of_its_own_even_the_same_one_again(mount_awsfs, sm, top):
+    """bash's builtin echo ignores close()'s error: the errors file is where the user finds out, so
+    three commands refused alike are three lines (and one command's fsync and close, one)."""
+    sm.create_secret(Name=f"{top}/x", SecretString=f"{MARK}-1")
+    sm.create_secret(Name=f"{top}/keep", SecretString=f"{MARK}-k")
+    mnt = mount_awsfs(regions=R)
+    d = f"secrets/{R}/{top}"
+    mnt.sh(f"rm {d}/x")
+    for i in range(3):
+        mnt.sh(f"echo again{i} > {d}/x", check=False, executable="/bin/bash")
+    r = mnt.sh(f"/bin/echo y > {d}/x", check=False)
+    assert r.returncode != 0 and "Device or resource busy" in r.stderr
+    busy = [ln for ln in mnt.errors().splitlines() if f"/{d}/x: EBUSY" in ln]
+    assert len(busy) == 4 and "scheduled for deletion" in busy[0]
