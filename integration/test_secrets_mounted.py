@@ -110,15 +110,19 @@ def test_writing_with_echo_cp_vim_and_rm(mount_awsfs, sm, top, tmp_path):
     names = {s["Name"] for s in sm.list_secrets()["SecretList"] if s["Name"].startswith(top)}
     assert names == {f"{top}/app/{n}" for n in ("token", "key", "created")}
     assert m.sh(f"cat {d}/token:AWSPREVIOUS").stdout == f"{MARK}-2\nline 0\n"
-    # mv copies (CreateSecret) then removes; rm schedules deletion, said so in the errors file; the
-    # name is then refused
-    m.sh(f"mv {d}/created {d}/moved")
+    # mv is refused (Secrets Manager cannot rename; a copy-and-delete would lose the versions): cp
+    # then rm does it, and rm schedules deletion, said so in the errors file; the name is then refused
+    r = m.sh(f"mv {d}/created {d}/moved", check=False)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+    assert value(sm, f"{top}/app/created") == f"{MARK}-new"
+    m.sh(f"cp {d}/created {d}/moved && rm {d}/created")
     assert value(sm, f"{top}/app/moved") == f"{MARK}-new"
     m.sh(f"rm {d}/moved")
     for gone in ("created", "moved"):
         assert sm.describe_secret(SecretId=f"{top}/app/{gone}").get("DeletedDate")
     assert m.sh(f"ls {d}").stdout.split() == ["key", "token"]
     notes = [line for line in m.errors().splitlines() if "note:" in line]
+    assert any("EPERM" in line and "cannot rename" in line for line in m.errors().splitlines())
     assert len(notes) == 2 and all("scheduled for deletion" in n and "30-day" in n for n in notes), notes
     r = m.sh(f"/bin/echo again > {d}/created", check=False)
     assert r.returncode != 0 and "Device or resource busy" in r.stderr

@@ -326,6 +326,12 @@ class SecretFile(RegionNode, Document):
                 f"(`aws secretsmanager restore-secret --secret-id {name} --region {self.params['region']}` "
                 "brings it back)")
 
+    def plan_rename(self, dst: File) -> list[Mutation]:
+        """Refused: Secrets Manager cannot rename, and mv's copy-and-delete would lose the versions and
+        block the old name for 30 days."""
+        raise FsError(errno.EPERM, f"{self.where()}: Secrets Manager cannot rename a secret; to move its value, "
+                      "cp it to the new name, then rm the old one (deletion is scheduled, 30 days)")
+
     def plan_delete(self) -> list[Mutation]:
         name, e = self.entry()
         region = self.region_ok()
