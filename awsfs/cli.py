@@ -527,6 +527,7 @@ def run(cfg: Config, report: Report) -> int:
         return 1
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     fs = Filesystem(aws, regions, cache_ttl=cfg.cache_ttl, read_only=cfg.read_only, endpoint_url=endpoint)
+    fs.ctx.facts["log_file"] = lambda: log_path or "stderr"
     log.info("mounting", extra={"event": "mount", "path": mountpoint, "regions": regions,
                                 "endpoint": endpoint or "AWS", "read_only": cfg.read_only, "pid": os.getpid(),
                                 "binding": BINDING, "log_file": log_path,

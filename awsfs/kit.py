@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 from . import caller
 from .cache import Memo
 from .errors import FsError, InputError, NotNow
-from .nodes import DIR, FILE, Dir, File, Listing, Node, enoent, is_tool_scratch, shown
+from .nodes import DIR, FILE, Dir, File, Listing, Node, enoent, is_tool_scratch
 from .transaction import Mutation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -378,7 +378,7 @@ class NamesDir(RegionNode, Dir):
         key = self.key_of(name)
         why = self.invalid(key)
         if why:
-            raise InputError(errno.EINVAL, f"{self.path}/{shown(name)}: {why}")
+            raise InputError(errno.EINVAL, f"{name!r}: {why}")  # a name is no secret: shown as it is
         return self.document(self.ctx, f"{self.path}/{name}", region=self.params["region"], name=key)
 
     def allows_mkdir(self, name: str) -> bool:

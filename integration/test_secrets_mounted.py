@@ -177,3 +177,4 @@ def test_each_refused_save_is_a_line_of_its_own_even_the_same_one_again(mount_aw
     assert r.returncode != 0 and "Device or resource busy" in r.stderr
     busy = [ln for ln in mnt.errors().splitlines() if f"/{d}/x: EBUSY" in ln]
     assert len(busy) == 4 and "scheduled for deletion" in busy[0]
+    assert mnt.status()["log_file"] == mnt.log_file  # where the same lines are, with every AWS call
