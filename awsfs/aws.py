@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Optional
 import boto3
 from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import IncompleteReadError, ResponseStreamingError
+from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ResponseStreamingError
 from botocore.parsers import ResponseParserError
 from botocore.response import StreamingBody
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
@@ -138,7 +138,7 @@ class Aws:
                     # (callers ask for bounded ranges: the bytes fit in memory)
                     try:
                         data = body.read()
-                    except (IncompleteReadError, ResponseStreamingError) as e:
+                    except (IncompleteReadError, ResponseStreamingError, FlexibleChecksumError) as e:
                         raise DamagedAnswer(f"the body was cut short ({e})") from e
                     if "ContentLength" in response and len(data) != response["ContentLength"]:
                         raise DamagedAnswer(f"a body of {len(data)} bytes where {response['ContentLength']} were sent")
@@ -215,6 +215,9 @@ class Aws:
         following = page.get(paging.token_out)
         if paging.more is not None and not page.get(paging.more):
             following = None
+        elif paging.more is not None and not following:  # "more to come" with no way to ask for it
+            raise FsError(errno.EIO, f"{service}:{operation}: a page says more follow but gives no "
+                          f"{paging.token_out}: the listing is not whole")
         return page, following or None
 
     def pages(self, service: str, region: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -298,6 +301,8 @@ def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
     if not 200 <= status < 300:
         return
     body = response_dict.get("body") or b""
+    if not isinstance(body, (bytes, bytearray)):
+        return  # a streamed body (GetObject) is checked as it is read (see Aws.send)
     headers = response_dict.get("headers") or {}
     length = headers.get("content-length")
     if length is not None and length.isdigit() and int(length) != len(body):

@@ -21,9 +21,9 @@ from .aws import Aws, current_path, offline
 from .cache import Memo
 from .context import Context, ErrorLog
 from .errors import FsError, InputError
-from .handles import Handle, LocalFile, Overlay, Spool
+from .handles import Buffer, Handle, LocalFile, Overlay, Spool
 from .transaction import Transactions
-from .nodes import DIR, FILE, LINK, Dir, File, Link, Node
+from .nodes import DIR, FILE, LINK, Dir, File, Link, Node, Version
 from .router import Router
 
 __all__ = ["ErrorLog", "Filesystem", "Stat", "ROUTES"]
@@ -240,7 +240,8 @@ class Filesystem:
                 mtime = time.time()
             else:
                 with h.lock:
-                    mtime = self._mtime(path, h.node, bytes(h.data))
+                    mtime = h.node.mtime_hint() or self.started if h.node.streamed else \
+                        self._mtime(path, h.node, bytes(h.data))
             mask = h.node.mode_mask if h.node is not None else 0o777  # a secret being saved stays 0600
             return Stat(FILE, stat.S_IFREG | 0o644 & mask, size, mtime, ino_of(path), self.uid, self.gid)
         local = self.overlay.files.get(path)
@@ -378,7 +379,9 @@ class Filesystem:
         if not isinstance(node, File):
             raise FsError(errno.ELOOP, f"{path}: is a symbolic link")
         if not writing:
-            if node.streamed or node.volatile:  # read as it is served: never a copy, never a save's base
+            if node.streamed or node.volatile:  # read as it is served: never a copy
+                if node.writable and node.streamed:  # what this reader saw: the base of its later save
+                    self.overlay.seen(path, self.reader(), Version(node.version()))
                 return self._add_handle(Handle(node, path, b"", None, writing=False, live=True))
             data = self.overlay.seen(path, self.reader(), node.content())
             return self._add_handle(Handle(node, path, data, data, writing=False))
@@ -386,15 +389,32 @@ class Filesystem:
             raise FsError(errno.EACCES, f"{path}: this file is read-only")
         if node.ctl:
             return self._add_handle(Handle(node, path, b"", None, writing=True))
-        current = node.content()
         trunc = bool(flags & os.O_TRUNC)
+        current, spool = self._copy(node, trunc)
         # the writer's base: what it reads through this handle (O_RDWR), else what this process
         # (or its session) last read at this path (an editor read it earlier and now writes it
         # whole; `cp`/`>` after a `cat`), else what AWS has now (a writer that never read it)
         reads_here = (flags & os.O_ACCMODE) == os.O_RDWR and not trunc
         base = current if reads_here else (self.overlay.base_for(path, self.reader()) or current)
-        return self._add_handle(Handle(node, path, Spool(b"" if trunc else current), base, writing=True,
-                                       dirty=trunc), flags)
+        return self._add_handle(Handle(node, path, spool, base, writing=True, dirty=trunc), flags)
+
+    COPY_CHUNK = 8 << 20
+
+    def _copy(self, node: File, empty: bool = False) -> tuple[Buffer, Spool]:
+        """(what it is now, as a save's base; a spool holding its content, or nothing when
+        ``empty``). A streamed file is copied range by range (to local disk when large) and its
+        base is its version."""
+        if not node.streamed:
+            current = node.content()
+            return current, Spool(b"" if empty else current)
+        version, spool = Version(node.version()), Spool()
+        size = 0 if empty else node.size()
+        while len(spool) < size:
+            chunk = node.read(len(spool), min(self.COPY_CHUNK, size - len(spool)))
+            if not chunk:
+                raise FsError(errno.EIO, f"{node.path}: its content ended at {len(spool):,} of {size:,} bytes")
+            spool.write(len(spool), chunk)
+        return version, spool
 
     @recorded
     def create(self, path: str, mode: int, flags: int = os.O_WRONLY) -> int:
@@ -548,7 +568,7 @@ class Filesystem:
             return
         if not targets:
             node = self.node(path)
-            if isinstance(node, File) and node.writable and (node.ctl or length == len(node.content())):
+            if isinstance(node, File) and node.writable and (node.ctl or length == node.size()):
                 return
             raise FsError(errno.EPERM if isinstance(node, File) and node.writable else errno.EACCES,
                           f"{path}: awsfs saves whole files; open the file and write it instead of truncating")
@@ -575,15 +595,16 @@ class Filesystem:
         if h.removed or not path or h.local is not None and self.overlay.files.get(path) is not h.local:
             return  # removed (or renamed away, or over) while open: nothing of it may reach AWS
         with h.lock:
-            data = bytes(h.data)
-        if not data and h.refused is None:
+            data: Buffer = h.data if h.node.streamed else bytes(h.data)  # type: ignore[assignment]
+        sig = (id(data), len(data), h.mtime) if h.node.streamed else data  # what the last failure was for
+        if not len(data) and h.refused is None:
             if syncing:  # an editor saving an emptied buffer: say so instead of pretending
                 raise InputError(errno.EINVAL, f"{path}: an empty file cannot be saved (nothing was changed "
                                  "in AWS); to delete it, rm the file")
             return
         if h.refused is not None:
             raise h.refused  # what the writer was told at write(): the buffer is incomplete
-        if h.failed is not None and h.failed[0] == data:
+        if h.failed is not None and h.failed[0] == sig:
             raise h.failed[1]
         base = h.local.base if h.local is not None else h.base
         try:
@@ -595,19 +616,25 @@ class Filesystem:
             # the answer for these bytes through this handle: a close() after a failed write() or
             # fsync() says the same, and does not quietly try again (and succeed behind the
             # error the writer was given); a new open tries anew
-            h.failed = (data, e)
+            h.failed = (sig, e)
             # after a conflict the base stays what the writer saw: an editor's attempt to put its
             # backup back must not overwrite the other change (reading the file again moves it)
             raise
         h.failed = None
         h.dirty = False
-        h.base = data
+        saved = self._saved_as(h.node, data)
+        h.base = saved
         self.overlay.dirs.discard(os.path.dirname(path))  # a partition made by mkdir now exists in AWS
         if h.local is not None:
             h.local.mtime = h.mtime
-            h.local.base = data
+            h.local.base = saved
         self.overlay.clear_whiteout(path)
-        self.overlay.seen(path, self.reader(), data)
+        self.overlay.seen(path, self.reader(), saved)
+
+    @staticmethod
+    def _saved_as(node: File, data: Any) -> Any:
+        """What a writer that has just saved ``data`` has seen: the base of its next save."""
+        return Version(node.version()) if node.streamed else data
 
     def release(self, path: str, fh: int) -> None:
         with self._hlock:
@@ -669,9 +696,10 @@ class Filesystem:
             # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay).
             # It keeps the original's mtime, as rename does: put back after a failed save, the
             # file shows the mtime the editor last saw
-            data = src.content()
-            self.overlay.files[new] = LocalFile(Spool(data), self._mtime(old, src, data))
-            self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or data)
+            current, spool = self._copy(src)
+            mtime = src.mtime_hint() or self.started if src.streamed else self._mtime(old, src, current)
+            self.overlay.files[new] = LocalFile(spool, mtime)
+            self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or current)
             return
         dst = self._existing_file(new) or parent.child_for_create(name)
         self.tx.run(old, src.plan_rename(dst))
@@ -682,7 +710,8 @@ class Filesystem:
         whiteout = self.overlay.whiteout_of(new)
         target = None if whiteout else self._existing_file(new)
         if target is not None:
-            base = self.overlay.base_for(new, self.reader()) or target.content()
+            base = self.overlay.base_for(new, self.reader()) or \
+                (Version(target.version()) if target.streamed else target.content())
         else:
             target = parent.child_for_create(name)
             base = whiteout[1] if whiteout else None
@@ -690,7 +719,7 @@ class Filesystem:
             raise FsError(errno.EACCES, f"{new}: write verbs to ctl instead of replacing it")
         if local.refused is not None:
             raise local.refused
-        data = bytes(local.data)
+        data = local.data if target.streamed else bytes(local.data)
         with self.saving(new):
             self.tx.run(new, target.plan(base, data))
             local.mtime = self._saved(new, local.mtime)
@@ -699,7 +728,7 @@ class Filesystem:
             self.overlay.files.pop(new, None)
             self.overlay.dirs.discard(os.path.dirname(new))
         self.overlay.clear_whiteout(new)
-        self.overlay.seen(new, self.reader(), data)
+        self.overlay.seen(new, self.reader(), self._saved_as(target, data))
 
     @recorded
     def symlink(self, path: str, target: str) -> None:
@@ -737,6 +766,7 @@ class Filesystem:
                 left = False
             if left:
                 raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
+            self.tx.run(path, node.plan_rmdir())
             return
         node.check()
         if isinstance(node, Dir) and any(True for _ in node.entries()):

@@ -489,6 +489,8 @@ class Document(File):
         stale = (f"{self.where()} was {{}} in {self.service_name} since you read it; your save was refused and "
                  "the other change kept (re-open the file to see it)")
 
+        prepare = m.precheck  # the put's own preparation (uploading parts) comes after the check
+
         def precheck() -> None:
             got = self.fresh(value)
             if got is not None and self.same(got, value):
@@ -496,6 +498,8 @@ class Document(File):
             elif got is None or not self.same(got, base_value):
                 raise FsError(errno.ESTALE, stale.format("deleted" if got is None else "changed"))
             self.condition(m, got)
+            if prepare is not None:
+                prepare()
         m.precheck = precheck
         m.conflict = m.conflict or stale.format("changed or deleted")
         m.verify = m.verify or (lambda: self.holds(value, base_value))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .transaction import Mutation
 
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
-           "render_json", "shown"]
+           "Version", "render_json", "shown"]
 
 _SCRATCH = re.compile(r"""(
     \..*\.sw[a-z]x? |                     # vim swap files (and its .swpx probe)
@@ -105,6 +105,10 @@ class Dir(Node):
     def plan_symlink(self, name: str, target: str) -> list["Mutation"]:
         raise FsError(errno.EACCES, f"{self.path}: symbolic links cannot be created here")
 
+    def plan_rmdir(self) -> list["Mutation"]:
+        """What removing this directory, now empty, changes in AWS (an S3 ``dir/`` marker)."""
+        return []
+
     def allows_mkdir(self, name: str) -> bool:
         return False
 
@@ -170,8 +174,13 @@ class File(Node):
         return self.content()[offset:offset + size]
 
     #: read through :meth:`read` for every request instead of from a copy taken at open (big
-    #: objects, growing streams); such a file is never the base of a save
+    #: objects, growing streams). A writable one is saved from a spool (on local disk when
+    #: large), and the base of its save is the :class:`Version` its writer saw, not its bytes
     streamed = False
+
+    def version(self) -> str:
+        """A streamed document's version now (S3's ETag): what a save is checked against."""
+        raise NotImplementedError
 
     def plan(self, base: Optional[bytes], new: bytes) -> list["Mutation"]:
         """The mutations that make AWS hold ``new``. ``base`` is what the writer saw (None: new file)."""
@@ -183,6 +192,11 @@ class File(Node):
     def plan_rename(self, dst: "File") -> list["Mutation"]:
         """Mutations that move this thing to ``dst``'s name; EXDEV makes ``mv`` copy and delete."""
         raise FsError(errno.EXDEV, f"{self.path}: cannot be renamed in place")
+
+
+class Version(str):
+    """What a reader of a streamed document saw, standing for its bytes: its version (S3's ETag).
+    A save's base is one of these for a streamed document, never a copy of its content."""
 
 
 class Link(Node):

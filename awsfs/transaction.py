@@ -50,6 +50,9 @@ class Mutation:
     verify: Optional[Callable[[], Optional[bool]]] = None
     #: AWS error code -> errno for this call, where a code means something else here (see errors.translate)
     overrides: Optional[dict[str, int]] = None
+    #: undoes what the precheck prepared when the mutation fails or is refused (aborts a multipart
+    #: upload: nothing of a failed save stays in AWS)
+    abort: Optional[Callable[[], None]] = None
 
 
 VERIFY_ROUNDS = 3  # a change found not applied after an unknown outcome is sent again this often
@@ -78,8 +81,11 @@ class Transactions:
                     m.precheck()
                 resp = self._send(m)
                 results.append(resp)
-            except FsError as e:
-                outcome, err = "error", e
+            except BaseException as e:
+                outcome, err = "error", e if isinstance(e, FsError) else FsError(errno.EIO, str(e))
+                self._abort(m)
+                if not isinstance(e, FsError):
+                    raise
                 if e.errno in (errno.ESTALE, errno.EEXIST) and m.conflict and isinstance(e, RemoteError):
                     err = FsError(m.conflict_errno, f"{m.conflict} ({e.reason})")
                     raise err from e
@@ -95,6 +101,16 @@ class Transactions:
                     "duration_ms": round((time.monotonic() - start) * 1000, 1),
                     **({"error": err.reason} if err else {})})
         return results
+
+    @staticmethod
+    def _abort(m: Mutation) -> None:
+        if m.abort is None:
+            return
+        try:
+            m.abort()
+        except Exception:  # the failure the writer is told about is the save's, not the cleanup's
+            log.exception("abort after a failed mutation failed", extra={"event": "mutation",
+                                                                          "mutation": m.what or m.operation})
 
     def _send(self, m: Mutation) -> dict[str, Any]:
         """The call, sent once more only where that is safe; an unknown outcome is looked up."""

@@ -1,0 +1,607 @@
+"""S3: every bucket of the account, its objects as files, ``/``-delimited prefixes as directories.
+
+* ``/s3/<bucket>/`` for each bucket ListBuckets gives, whatever its region: calls go to the
+  bucket's own region (GetBucketLocation, once per bucket). ``.bucket.json`` at a bucket's top
+  describes it (region, versioning, encryption, tags).
+* A directory is one ListObjectsV2 listing (Delimiter ``/``, 1,000 a page, read as far as it is
+  read): sizes and times come from it, never a HeadObject per file. A zero-byte ``dir/`` marker is
+  the directory itself. A key that cannot be a path (an empty, ``.`` or ``..`` component, one over
+  255 bytes) is not listed, and ``/.awsfs/errors`` says where it is; when ``a`` is both an object
+  and a prefix (``a/b``), the directory wins.
+* Reading is ranged GETs of 8 MB, conditional on the ETag the listing showed (a change while
+  reading is ESTALE, never a mix of two versions), four ranges ahead of a sequential reader,
+  shared by every reader, at most 12 kept. ``stat`` and ``open`` download nothing.
+* Saving follows the document rules: scratch names stay local; the content is committed from the
+  complete spool (on local disk when large), conditional on the ETag the writer saw (If-Match;
+  ESTALE when it changed); a new name is created with If-None-Match ``*`` (EEXIST when taken).
+  Up to 8 MB it is one PutObject; above, a multipart upload of 8 MB parts sent eight at a time,
+  completed only once all are up, aborted when anything fails (the old object stays as it was).
+  Content-Type and user metadata are kept across a save.
+* ``rm`` is DeleteObject; ``rmdir`` deletes a ``dir/`` marker; ``mkdir`` stays local until an object
+  is written under it; ``mv`` is CopyObject (CopySourceIfMatch) then DeleteObject, up to 5 GB
+  (above: EXDEV, so ``mv`` copies through the mount). ``setfattr -n user.s3.content-type`` is
+  CopyObject onto itself.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextvars
+import errno
+import hashlib
+import mimetypes
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Iterator, NamedTuple, Optional
+
+from ..cache import Memo
+from ..errors import FsError, InputError
+from ..kit import Collection, Document
+from ..nodes import DIR, FILE, Dir, File, Node, Version, enoent, is_tool_scratch, render_json
+from ..transaction import Mutation
+
+ROOT, REGIONAL = "s3", False
+HOME = "us-east-1"          # where ListBuckets and GetBucketLocation are asked
+DIRECTORY = "/"             # a listing's value for a prefix
+CHUNK = 8 << 20             # bytes of one ranged GET
+AHEAD = 4                   # ranges fetched ahead of a sequential reader
+KEEP = 12                   # ranges kept, across all readers (about 100 MB at most)
+PART = 8 << 20              # bytes of a multipart upload's part; smaller objects are one PutObject
+PARTS_AT_ONCE = 8
+MAX_COPY = 5 << 30          # CopyObject's limit
+STALE = {"PreconditionFailed": errno.ESTALE}
+KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl",
+                "Metadata")  # what a save keeps of the object it replaces
+
+
+# -- buckets ------------------------------------------------------------------------------------
+
+class Buckets(Collection):
+    root, service, op, name = ROOT, "s3", "ListBuckets", "@buckets"
+    absent = "no such bucket in this account"
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx, HOME)
+
+    def name_of(self, bucket: dict) -> str:
+        return bucket["Name"]
+
+
+def bucket_entry(ctx: Any, bucket: str, path: str) -> dict:
+    return Buckets(ctx).lookup(bucket, path)
+
+
+def region_of(ctx: Any, bucket: str) -> str:
+    def load() -> str:
+        loc = ctx.aws.call("s3", HOME, "GetBucketLocation", Bucket=bucket).get("LocationConstraint")
+        return "us-east-1" if not loc else "eu-west-1" if loc == "EU" else loc
+    return ctx.cache.get((ROOT, "@region", bucket), load)
+
+
+class BucketsDir(Dir):
+    def entries_from(self, offset: int) -> Iterator[tuple[str, Any]]:
+        return ((n, DIR) for n, _ in Buckets(self.ctx).listing().iter_from(offset, values=False))
+
+
+class BucketInfo(File):
+    """``.bucket.json``: where the bucket is and how it keeps objects."""
+
+    def check(self) -> None:
+        bucket_entry(self.ctx, self.params["bucket"], self.path)
+
+    def content(self) -> bytes:
+        bucket = self.params["bucket"]
+        entry, region = bucket_entry(self.ctx, bucket, self.path), region_of(self.ctx, bucket)
+
+        def ask(op: str, key: str, absent: str) -> Any:
+            try:
+                return self.aws.send("s3", region, op, {"Bucket": bucket}, overrides={absent: errno.ENOENT}).get(key)
+            except FsError as e:
+                if e.errno != errno.ENOENT:
+                    raise
+                return None
+        rules = ask("GetBucketEncryption", "ServerSideEncryptionConfiguration",
+                    "ServerSideEncryptionConfigurationNotFoundError")
+        tags = ask("GetBucketTagging", "TagSet", "NoSuchTagSet") or []
+        return render_json({"Name": bucket, "Region": region, "CreationDate": entry.get("CreationDate"),
+                            "Versioning": ask("GetBucketVersioning", "Status", "NoSuchBucket") or "Disabled",
+                            "Encryption": (rules or {}).get("Rules"), "Tags": {t["Key"]: t["Value"] for t in tags}})
+
+
+def bucket_dir(ctx: Any, path: str, bucket: str) -> "PrefixDir":
+    bucket_entry(ctx, bucket, path)
+    return PrefixDir(ctx, path, bucket=bucket)
+
+
+# -- objects ------------------------------------------------------------------------------------
+
+def unfit(name: str) -> str:
+    """Why a key's component cannot be a file name ("" when it can)."""
+    if name in ("", ".", ".."):
+        return "an empty component (from '//')" if not name else f"a {name!r} component"
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        return "a component over 255 bytes"
+    return ""
+
+
+_noted = Memo(10_000)  # (mount, bucket, key) already said in /.awsfs/errors
+
+
+def note_unlisted(ctx: Any, bucket: str, key: str, why: str) -> None:
+    if _noted.get((id(ctx), bucket, key), None) is None:
+        _noted.put((id(ctx), bucket, key), None, True)
+        ctx.errors.note(f"/s3/{bucket}", "list", f"object {key!r} is not shown: its key has {why}; read it with "
+                        f"`aws s3api get-object --bucket {bucket} --key '{key}' FILE`")
+
+
+def _entry(key: str, size: int, modified: Any, etag: str, storage: Optional[str] = None) -> dict:
+    return {"Key": key, "Size": size, "LastModified": modified, "ETag": etag, "StorageClass": storage or "STANDARD"}
+
+
+class Objects(Collection):
+    """The objects and prefixes right below ``prefix`` ("" or ``a/b/``) of a bucket."""
+
+    root, service, op, name, one = ROOT, "s3", "ListObjectsV2", "@list", "@head"
+    absent = "no such object"
+
+    def __init__(self, ctx: Any, bucket: str, prefix: str = "") -> None:
+        super().__init__(ctx, region_of(ctx, bucket), bucket, prefix)
+        self.bucket, self.key_prefix = bucket, prefix
+
+    def list_params(self) -> dict[str, Any]:
+        return {"Bucket": self.bucket, "Prefix": self.key_prefix, "Delimiter": "/", "MaxKeys": 1000}
+
+    def entries(self, page: dict) -> list[tuple[str, Any]]:
+        found = sorted([(o["Key"], _entry(o["Key"], o["Size"], o["LastModified"], o["ETag"], o.get("StorageClass")))
+                        for o in page.get("Contents", [])] +
+                       [(p["Prefix"], DIRECTORY) for p in page.get("CommonPrefixes", [])], key=lambda kv: kv[0])
+        out, objects = [], set()
+        for key, value in found:
+            name = key[len(self.key_prefix):]
+            if value == DIRECTORY:
+                name = name[:-1]
+                if name in objects:  # `a` and `a/...`: the directory wins (its entry replaces the object's)
+                    note_unlisted(self.ctx, self.bucket, key[:-1], "the name of a directory (objects below it)")
+            elif not name:
+                continue  # the directory's own zero-byte marker
+            else:
+                objects.add(name)
+            why = unfit(name)
+            if why:
+                note_unlisted(self.ctx, self.bucket, key, why)
+                continue
+            out.append((name, value))
+        return out
+
+    def get(self, group: Optional[str], name: str) -> Optional[dict]:
+        key = self.key_prefix + name
+        try:
+            h = self.ctx.aws.call("s3", self.region, "HeadObject", Bucket=self.bucket, Key=key)
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return None
+        return _entry(key, h["ContentLength"], h["LastModified"], h["ETag"], h.get("StorageClass"))
+
+    def first_page(self) -> Any:
+        listing = self.listing()
+        listing.ensure(1)
+        return listing
+
+
+def split(key: str) -> tuple[str, str]:
+    """(the prefix of its directory, its name): ``a/b/c`` -> (``a/b/``, ``c``)."""
+    head, _, name = key.rpartition("/")
+    return (head + "/" if head else ""), name
+
+
+def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
+    """What ``key`` is: an object's entry, DIRECTORY, or None (nothing is there). The listing of its
+    directory answers (its first page is read anyway to resolve the path); past its known part, a
+    HeadObject (cached), then the first page of the directory ``key`` would be."""
+    prefix, name = split(key)
+    objects = Objects(ctx, bucket, prefix)
+    known, value = objects.first_page().lookup(name)
+    if known:
+        return value
+    try:
+        return objects.lookup(name, path)
+    except FsError as e:
+        if e.errno != errno.ENOENT:
+            raise
+    return DIRECTORY if Objects(ctx, bucket, key + "/").first_page().has_entries() else None
+
+
+def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
+    """Write-through: the object's listing shows it (or not), and every listed directory above it
+    shows the directories it is in."""
+    prefix, name = split(key)
+    objects = Objects(ctx, bucket, prefix)
+    objects.put(name, entry) if entry is not None else objects.drop(name)
+    while prefix and entry is not None:
+        up, dirname = split(prefix[:-1])
+        parent = Objects(ctx, bucket, up).cached()
+        if parent is not None and parent.get(dirname) != DIRECTORY:
+            parent.put(dirname, DIRECTORY)
+        prefix = up
+
+
+def node(ctx: Any, path: str, bucket: str, key: str) -> Node:
+    bucket_entry(ctx, bucket, path)
+    if any(unfit(part) for part in key.split("/")):
+        raise enoent(path, "no such object")
+    found = find(ctx, bucket, key, path)
+    if isinstance(found, dict):
+        return ObjectFile(ctx, path, bucket=bucket, key=key)
+    d = PrefixDir(ctx, path, bucket=bucket, key=key)  # a directory, or one mkdir may make here
+    d.listed = found == DIRECTORY
+    return d
+
+
+class PrefixDir(Dir):
+    """A bucket's top (``key`` "") or a prefix: it exists while objects are below it."""
+
+    listed = False  #: its parent's listing shows it (it exists: nothing to ask)
+
+    def prefix(self) -> str:
+        key = self.params.get("key", "")
+        return key + "/" if key else ""
+
+    def objects(self) -> Objects:
+        return Objects(self.ctx, self.params["bucket"], self.prefix())
+
+    @property
+    def made_of_entries(self) -> bool:  # type: ignore[override]
+        return bool(self.params.get("key"))
+
+    def check(self) -> None:
+        bucket_entry(self.ctx, self.params["bucket"], self.path)
+        if self.params.get("key") and not self.listed and not self.objects().first_page().has_entries() \
+                and not self.marker():
+            raise enoent(self.path, "no such object or directory")
+
+    def marker(self) -> bool:
+        """Whether a zero-byte ``dir/`` object makes this directory."""
+        if not self.params.get("key"):
+            return False
+        try:
+            self.aws.call("s3", region_of(self.ctx, self.params["bucket"]), "HeadObject",
+                          Bucket=self.params["bucket"], Key=self.prefix())
+            return True
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return False
+
+    def entries_from(self, offset: int) -> Iterator[tuple[str, Any]]:
+        top = not self.params.get("key")
+        if top and offset == 0:
+            yield ".bucket.json", FILE
+        for name, value in self.objects().listing().iter_from(max(0, offset - top)):
+            yield name, (None if value is None else DIR if value == DIRECTORY else FILE)
+
+    def entries(self) -> list[tuple[str, Any]]:
+        return list(self.entries_from(0))
+
+    def is_scratch(self, name: str) -> bool:
+        """Editors' and tools' temp names no object has here (``x~``, ``.x.swp``, ``sedXXXXXX``)."""
+        return is_tool_scratch(name) and not isinstance(find(self.ctx, self.params["bucket"], self.key_of(name)), dict)
+
+    def key_of(self, name: str) -> str:
+        return self.prefix() + name
+
+    def child_for_create(self, name: str) -> "ObjectFile":
+        if unfit(name):
+            raise InputError(errno.EINVAL, f"{name!r}: an object's name has {unfit(name)}")
+        return ObjectFile(self.ctx, f"{self.path}/{name}", bucket=self.params["bucket"], key=self.key_of(name))
+
+    def allows_mkdir(self, name: str) -> bool:
+        return not unfit(name) and not is_tool_scratch(name)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        return self.child_for_create(name).plan_delete()
+
+    def plan_rmdir(self) -> list[Mutation]:
+        """An empty directory's ``dir/`` marker goes with it (nothing else makes it exist)."""
+        if not self.marker():
+            return []
+        bucket, key = self.params["bucket"], self.prefix()
+        region = region_of(self.ctx, bucket)
+        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": key}, [(ROOT, region, bucket)],
+                         f"delete s3://{bucket}/{key}", repeatable=True)]
+
+
+# -- reading: ranges, read ahead, shared --------------------------------------------------------
+
+class Ranges:
+    """Ranges of objects being read, fetched once and shared by every reader: at most ``KEEP`` kept;
+    a reader going on from where it was has the next ``AHEAD`` fetched at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: "collections.OrderedDict[tuple, concurrent.futures.Future]" = collections.OrderedDict()
+        self._last: "collections.OrderedDict[tuple, int]" = collections.OrderedDict()
+        self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
+
+    def read(self, node: "ObjectFile", offset: int, size: int) -> bytes:
+        e = node.entry()
+        end, out = min(offset + size, e["Size"]), []
+        while offset < end:
+            i = offset // CHUNK
+            data = self._chunk(node, e, i)
+            out.append(data[offset - i * CHUNK:end - i * CHUNK])
+            offset = (i + 1) * CHUNK
+        return b"".join(out)
+
+    def _chunk(self, node: "ObjectFile", e: dict, i: int) -> bytes:
+        obj = (id(node.ctx), node.params["bucket"], e["Key"], e["ETag"])
+        with self._lock:
+            last = self._last.pop(obj, None)
+            self._last[obj] = i
+            while len(self._last) > 1000:
+                self._last.popitem(last=False)
+            wanted = self._want(node, e, obj, i)
+            if last is not None and i in (last, last + 1):  # sequential: the next ranges at once
+                for j in range(i + 1, min(i + AHEAD, (e["Size"] - 1) // CHUNK) + 1):
+                    self._want(node, e, obj, j)
+            self._trim()
+        try:
+            return wanted.result()
+        except BaseException:
+            with self._lock:  # a failure is never kept: the next read asks again
+                if self._kept.get((*obj, i)) is wanted:
+                    del self._kept[(*obj, i)]
+            raise
+
+    def _want(self, node: "ObjectFile", e: dict, obj: tuple, i: int) -> concurrent.futures.Future:
+        # caller holds _lock
+        got = self._kept.get((*obj, i))
+        if got is None:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(AHEAD * 2, thread_name_prefix="awsfs-s3-read")
+            got = self._kept[(*obj, i)] = self._pool.submit(contextvars.copy_context().run, fetch, node, e, i)
+        self._kept.move_to_end((*obj, i))
+        return got
+
+    def _trim(self) -> None:
+        for k in list(self._kept)[:max(0, len(self._kept) - KEEP)]:
+            if self._kept[k].done():
+                del self._kept[k]
+
+
+def fetch(node: "ObjectFile", e: dict, i: int) -> bytes:
+    start, end = i * CHUNK, min((i + 1) * CHUNK, e["Size"]) - 1
+    got = node.aws.send("s3", node.region(), "GetObject", {
+        "Bucket": node.params["bucket"], "Key": e["Key"], "Range": f"bytes={start}-{end}", "IfMatch": e["ETag"]},
+        overrides=STALE)
+    if len(got["Body"]) != end - start + 1:
+        raise FsError(errno.EIO, f"{node.path}: a range of {len(got['Body']):,} bytes where {end - start + 1:,} "
+                      "were asked")
+    return got["Body"]
+
+
+RANGES = Ranges()
+
+
+# -- objects as documents -----------------------------------------------------------------------
+
+class Body(NamedTuple):
+    """A save's content (a spool or bytes), or only the ETag of what a writer saw."""
+    data: Any
+    etag: Optional[str]
+
+
+def md5_etag(data: Any) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    for offset in range(0, len(data), CHUNK):
+        h.update(data[offset:offset + CHUNK])
+    return f'"{h.hexdigest()}"'
+
+
+class ObjectFile(Document):
+    streamed, what, service_name = True, "object", "S3"
+    max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
+
+    def region(self) -> str:
+        return region_of(self.ctx, self.params["bucket"])
+
+    def entry(self) -> dict:
+        found = find(self.ctx, self.params["bucket"], self.params["key"], self.path)
+        if not isinstance(found, dict):
+            raise enoent(self.path, "no such object")
+        return found
+
+    def check(self) -> None:
+        self.entry()
+
+    def size(self) -> int:
+        return self.entry()["Size"]
+
+    def mtime_hint(self) -> Optional[float]:
+        return self.entry()["LastModified"].timestamp()
+
+    def version(self) -> str:
+        return self.entry()["ETag"]
+
+    def read(self, offset: int, size: int) -> bytes:
+        return RANGES.read(self, offset, size)
+
+    def content(self) -> bytes:
+        return self.read(0, self.size())
+
+    def where(self) -> str:
+        return f"s3://{self.params['bucket']}/{self.params['key']}"
+
+    def head(self) -> dict:
+        bucket, key, region = self.params["bucket"], self.params["key"], self.region()
+        return self.ctx.cache.get((ROOT, region, bucket, "@meta", key, self.version()),
+                                  lambda: self.aws.call("s3", region, "HeadObject", Bucket=bucket, Key=key))
+
+    def xattrs(self) -> Mapping:
+        return Attrs(self)
+
+    def plan_setxattr(self, name: str, raw: bytes) -> list[Mutation]:
+        if name != "user.s3.content-type":
+            return super().plan_setxattr(name, raw)
+        kind = raw.decode("utf-8", "replace").strip()
+        if "/" not in kind or "\n" in kind:
+            raise InputError(errno.EINVAL, f"{kind!r} is not a media type (like text/plain)")
+        e, head, bucket, region = self.entry(), self.head(), self.params["bucket"], self.region()
+        kept = {k: head[k] for k in KEPT_HEADERS if head.get(k)}
+        return [Mutation("s3", region, "CopyObject", {
+            "Bucket": bucket, "Key": e["Key"], "CopySource": {"Bucket": bucket, "Key": e["Key"]},
+            "CopySourceIfMatch": e["ETag"], "MetadataDirective": "REPLACE", **kept, "ContentType": kind},
+            [(ROOT, region, bucket)], f"set the content type of {self.where()}", overrides=STALE, repeatable=True,
+            conflict=f"{self.where()} changed since it was read; nothing was set",
+            update=lambda resp: written(self.ctx, bucket, e["Key"], {**e, "ETag": resp["CopyObjectResult"]["ETag"],
+                                                                     "LastModified": datetime.now(timezone.utc)}))]
+
+    # -- the document ------------------------------------------------------------------------------
+    def parse(self, data: Any) -> Body:
+        return Body(None, str(data)) if isinstance(data, Version) else Body(data, None)
+
+    def same(self, a: Body, b: Body) -> bool:
+        """By ETag: a single-part upload's is the MD5 of its content (a multipart one never
+        equals new content: such a save is sent)."""
+        return self.etag_of(a) == self.etag_of(b)
+
+    def etag_of(self, body: Body) -> Optional[str]:
+        if body.etag or body.data is None:
+            return body.etag
+        memo = getattr(self, "_md5", None)
+        if memo is None or memo[0] is not body.data or memo[1] != len(body.data):
+            memo = self._md5 = (body.data, len(body.data), md5_etag(body.data))
+        return memo[2]
+
+    def fresh(self, value: Body) -> Optional[Body]:
+        bucket, key = self.params["bucket"], self.params["key"]
+        try:
+            head = self.aws.call("s3", self.region(), "HeadObject", Bucket=bucket, Key=key)
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            return None
+        self.replaced = head  # what a save keeps of it (its content type, its metadata)
+        return Body(None, head["ETag"])
+
+    def condition(self, m: Mutation, seen: Body) -> None:
+        m.params["IfMatch"] = seen.etag
+        m.params.update({k: self.replaced[k] for k in KEPT_HEADERS if self.replaced.get(k)})
+
+    def put(self, value: Body, base: Body) -> Mutation:
+        return self.upload(value.data, f"save {self.where()}")
+
+    def create(self, value: Body) -> Mutation:
+        m = self.upload(value.data, f"create {self.where()}")
+        m.params["IfNoneMatch"] = "*"
+        kind = mimetypes.guess_type(self.params["key"])[0]
+        if kind:
+            m.params.setdefault("ContentType", kind)
+        return m
+
+    def upload(self, data: Any, what: str) -> Mutation:
+        """One PutObject; above one part, a multipart upload whose parts go up after the check and
+        which the mutation completes (or aborts: nothing of a failed save stays)."""
+        bucket, key, region, size = self.params["bucket"], self.params["key"], self.region(), len(data)
+
+        def update(resp: dict) -> None:
+            if "ETag" not in resp:  # a verified outcome: ask anew
+                return self.ctx.cache.invalidate((ROOT, region, bucket))
+            written(self.ctx, bucket, key, _entry(key, size, datetime.now(timezone.utc), resp["ETag"]))
+        if size <= PART:
+            return Mutation("s3", region, "PutObject", {"Bucket": bucket, "Key": key, "Body": bytes(data)},
+                            [(ROOT, region, bucket)], what, update=update)
+        m = Mutation("s3", region, "CompleteMultipartUpload", {"Bucket": bucket, "Key": key},
+                     [(ROOT, region, bucket)], what, update=update)
+
+        def send_parts() -> None:
+            conditions = {k: m.params.pop(k) for k in ("IfMatch", "IfNoneMatch") if k in m.params}
+            upload = self.aws.call("s3", region, "CreateMultipartUpload", **m.params)["UploadId"]
+            m.params = {"Bucket": bucket, "Key": key, "UploadId": upload, **conditions}
+            parts, count = [], -(-size // PART)
+            for first in range(0, count, PARTS_AT_ONCE):  # memory: PARTS_AT_ONCE parts at most
+                batch = [{"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": n + 1,
+                          "Body": data[n * PART:(n + 1) * PART]} for n in range(first, min(count, first + PARTS_AT_ONCE))]
+                answers = self.aws.call_many("s3", region, "UploadPart", batch)
+                parts += [{"PartNumber": p["PartNumber"], "ETag": a["ETag"]} for p, a in zip(batch, answers)]
+            m.params["MultipartUpload"] = {"Parts": parts}
+
+        def abort() -> None:
+            if "UploadId" in m.params:
+                self.aws.call("s3", region, "AbortMultipartUpload", Bucket=bucket, Key=key,
+                              UploadId=m.params["UploadId"])
+        m.precheck, m.abort = send_parts, abort
+        return m
+
+    def plan_delete(self) -> list[Mutation]:
+        e, bucket, region = self.entry(), self.params["bucket"], self.region()
+        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": e["Key"]}, [(ROOT, region, bucket)],
+                         f"delete {self.where()}", repeatable=True,
+                         update=lambda resp: written(self.ctx, bucket, e["Key"], None))]
+
+    def plan_rename(self, dst: File) -> list[Mutation]:
+        """``mv``: CopyObject of exactly what was listed (CopySourceIfMatch), then DeleteObject."""
+        if not isinstance(dst, ObjectFile):
+            raise FsError(errno.EXDEV, "moving out of S3 copies then deletes")
+        e = self.entry()
+        if e["Size"] > MAX_COPY:
+            raise FsError(errno.EXDEV, "objects over 5 GB are moved by copying them through the mount")
+        bucket, key, region = dst.params["bucket"], dst.params["key"], dst.region()
+        copy = Mutation("s3", region, "CopyObject", {
+            "Bucket": bucket, "Key": key, "CopySource": {"Bucket": self.params["bucket"], "Key": e["Key"]},
+            "CopySourceIfMatch": e["ETag"]}, [(ROOT, region, bucket)], f"copy {self.where()} to {dst.where()}",
+            overrides=STALE, repeatable=True, conflict=f"{self.where()} changed since it was listed; nothing was moved",
+            update=lambda resp: written(self.ctx, bucket, key, {**e, "Key": key, "ETag": resp["CopyObjectResult"]["ETag"],
+                                                                "LastModified": datetime.now(timezone.utc)}))
+        return [copy, *self.plan_delete()]
+
+
+class Attrs(Mapping):
+    """An object's metadata: what the listing says at once; Content-Type and user metadata ask
+    one HeadObject, when read."""
+    LISTED = {"user.s3.etag": "ETag", "user.s3.storage-class": "StorageClass"}
+
+    def __init__(self, node: ObjectFile) -> None:
+        self.node = node
+
+    def _all(self) -> dict[str, bytes]:
+        e, head = self.node.entry(), self.node.head()
+        got = {n: str(e[f]) for n, f in self.LISTED.items()}
+        got["user.s3.content-type"] = head.get("ContentType", "")
+        got.update({f"user.s3.meta.{k}": v for k, v in (head.get("Metadata") or {}).items()})
+        return {k: v.encode() for k, v in got.items() if v}
+
+    def __getitem__(self, name: str) -> bytes:
+        if name in self.LISTED:
+            return str(self.node.entry()[self.LISTED[name]]).encode()
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+REQUIRED = {
+    ("s3", "ListObjectsV2"): ("IsTruncated",),
+    ("s3", "HeadObject"): ("ETag", "ContentLength"),
+    ("s3", "GetObject"): ("Body", "ETag"),
+    ("s3", "PutObject"): ("ETag",),
+    ("s3", "CompleteMultipartUpload"): ("ETag",),
+    ("s3", "UploadPart"): ("ETag",),
+    ("s3", "CreateMultipartUpload"): ("UploadId",),
+}
+
+
+def cache_prefix(parts: list[str]) -> tuple:
+    return (ROOT,)  # a bucket's entries are kept under its region: refresh forgets all of S3
+
+
+ROUTES = [
+    ("/s3", BucketsDir),
+    ("/s3/{bucket}", bucket_dir),
+    ("/s3/{bucket}/.bucket.json", BucketInfo),
+    ("/s3/{bucket}/{key...}", node),
+]
