@@ -294,12 +294,12 @@ _REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
+def check_answer(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
     """Every answer: a successful one must be whole (its Content-Length, DynamoDB's CRC32)."""
     status = response_dict.get("status_code") or 0
     _answer.status = status
-    if not 200 <= status < 300:
-        return
+    if not 200 <= status < 300 or operation_model is not None and operation_model.http.get("method") == "HEAD":
+        return  # a HEAD answer's Content-Length is the object's: it has no body
     body = response_dict.get("body") or b""
     if not isinstance(body, (bytes, bytearray)):
         return  # a streamed body (GetObject) is checked as it is read (see Aws.send)

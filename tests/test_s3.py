@@ -72,3 +72,128 @@ def test_buckets_prefixes_and_objects_with_sizes_from_the_listing(s3fs, boto, bu
     with pytest.raises(FsError) as err:
         s3fs.getattr(f"/s3/{b}/nope")
     assert err.value.errno == errno.ENOENT
+
+
+def test_a_new_object_and_a_save_over_it_keep_its_content_type_and_metadata(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "page.html", b"<p>old</p>", ContentType="text/html; charset=utf-8", Metadata={"owner": "web"})
+    with pytest.raises(FsError) as e:
+        create(s3fs, f"/s3/{b}/notes/today.txt", b"first\n")   # no such directory yet
+    assert e.value.errno == errno.ENOENT
+    s3fs.mkdir(f"/s3/{b}/notes", 0o755)                       # local until an object is written in it
+    create(s3fs, f"/s3/{b}/notes/today.txt", b"first\n")
+    got = boto("s3").get_object(Bucket=b, Key="notes/today.txt")
+    assert got["Body"].read() == b"first\n" and got["ContentType"] == "text/plain"  # guessed from the name
+    assert read(s3fs, f"/s3/{b}/page.html") == b"<p>old</p>"
+    save(s3fs, f"/s3/{b}/page.html", b"<p>new</p>")
+    got = boto("s3").get_object(Bucket=b, Key="page.html")
+    assert (got["Body"].read(), got["ContentType"], got["Metadata"]) == (b"<p>new</p>", "text/html; charset=utf-8",
+                                                                         {"owner": "web"})
+    assert sorted(s3fs.listdir(f"/s3/{b}")) == [".bucket.json", "notes", "page.html"]  # written through
+    assert s3fs.getattr(f"/s3/{b}/page.html").size == len(b"<p>new</p>")
+
+
+def test_unchanged_content_makes_no_call_and_a_change_since_reading_is_estale(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "f", b"mine?")
+    assert read(s3fs, f"/s3/{b}/f") == b"mine?"
+    before = sum(s3fs.aws.calls.values())
+    save(s3fs, f"/s3/{b}/f", b"mine?")  # same bytes: its MD5 is the ETag
+    assert sum(s3fs.aws.calls.values()) == before
+    put(boto, b, "f", b"theirs")
+    with pytest.raises(FsError) as e:
+        save(s3fs, f"/s3/{b}/f", b"mine!")
+    assert e.value.errno == errno.ESTALE and get(boto, b, "f") == b"theirs"
+    assert read(s3fs, f"/s3/{b}/f") == b"theirs"  # reading again moves the base
+    save(s3fs, f"/s3/{b}/f", b"mine!")
+    assert get(boto, b, "f") == b"mine!"
+
+
+def test_a_create_that_finds_the_name_taken_is_eexist_and_keeps_theirs(s3fs, boto, bucket):
+    b = bucket()
+    s3fs.listdir(f"/s3/{b}")
+    fh = s3fs.create(f"/s3/{b}/new", 0o644, W | os.O_CREAT)
+    s3fs.write(f"/s3/{b}/new", b"mine", 0, fh)
+    put(boto, b, "new", b"theirs")
+    with pytest.raises(FsError) as e:
+        s3fs.flush(f"/s3/{b}/new", fh)
+    s3fs.release(f"/s3/{b}/new", fh)
+    assert e.value.errno == errno.EEXIST and get(boto, b, "new") == b"theirs"
+
+
+def test_a_big_object_is_read_by_ranges_and_saved_by_a_multipart_upload(s3fs, boto, bucket, monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "CHUNK", 64 << 10)
+    monkeypatch.setattr(s3, "PART", 5 << 20)  # S3's smallest part
+    b = bucket()
+    blob = os.urandom(11 << 20)
+    put(boto, b, "big.bin", blob)
+    fh = s3fs.open(f"/s3/{b}/big.bin", os.O_RDONLY)
+    assert s3fs.read(f"/s3/{b}/big.bin", 4096, 5_000_000, fh) == blob[5_000_000:5_004_096]
+    assert s3fs.aws.calls["s3:GetObject"] == 1  # one range, not the object
+    got, offset = [], 0
+    while offset < len(blob):
+        got.append(s3fs.read(f"/s3/{b}/big.bin", 128 << 10, offset, fh))
+        offset += len(got[-1])
+    s3fs.release(f"/s3/{b}/big.bin", fh)
+    assert b"".join(got) == blob
+    new = os.urandom(12 << 20)
+    save(s3fs, f"/s3/{b}/big.bin", new)
+    assert hashlib.sha256(get(boto, b, "big.bin")).digest() == hashlib.sha256(new).digest()
+    assert (s3fs.aws.calls["s3:UploadPart"], s3fs.aws.calls["s3:CompleteMultipartUpload"]) == (3, 1)
+
+
+def test_a_failed_multipart_save_is_aborted_and_leaves_the_old_object(s3fs, boto, bucket, monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "PART", 5 << 20)
+    b = bucket()
+    put(boto, b, "big", b"old")
+    read(s3fs, f"/s3/{b}/big")
+    real = s3fs.aws.call_many
+
+    def failing(service, region, op, params, timeout=None):
+        if op == "UploadPart" and any(p["PartNumber"] == 2 for p in params):
+            raise FsError(errno.EIO, "s3:UploadPart: connection reset")
+        return real(service, region, op, params, timeout)
+    monkeypatch.setattr(s3fs.aws, "call_many", failing)
+    monkeypatch.setattr(s3, "PARTS_AT_ONCE", 1)
+    with pytest.raises(FsError) as e:
+        save(s3fs, f"/s3/{b}/big", os.urandom(11 << 20))
+    assert e.value.errno == errno.EIO and get(boto, b, "big") == b"old"
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []  # aborted
+    assert "connection reset" in read(s3fs, "/.awsfs/errors").decode()
+
+
+def test_rm_mv_rmdir_of_a_marker_and_content_type_by_setxattr(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "a/x.txt", b"x")
+    put(boto, b, "empty/", b"")
+    s3fs.mkdir(f"/s3/{b}/b", 0o755)
+    s3fs.rename(f"/s3/{b}/a/x.txt", f"/s3/{b}/b/y.txt")
+    assert get(boto, b, "a/x.txt") is None and get(boto, b, "b/y.txt") == b"x"
+    assert sorted(s3fs.listdir(f"/s3/{b}")) == [".bucket.json", "b", "empty"]  # "a" went with its object
+    s3fs.setxattr(f"/s3/{b}/b/y.txt", "user.s3.content-type", b"text/markdown")
+    assert boto("s3").head_object(Bucket=b, Key="b/y.txt")["ContentType"] == "text/markdown"
+    assert s3fs.getxattr(f"/s3/{b}/b/y.txt", "user.s3.content-type") == b"text/markdown"
+    with pytest.raises(FsError) as e:
+        s3fs.setxattr(f"/s3/{b}/b/y.txt", "user.s3.etag", b"x")
+    assert e.value.errno in (errno.ENOTSUP, errno.EACCES, errno.EPERM)
+    s3fs.unlink(f"/s3/{b}/b/y.txt")
+    assert s3fs.listdir(f"/s3/{b}/b") == []  # made by mkdir: it stays (locally) until rmdir
+    s3fs.rmdir(f"/s3/{b}/b")
+    s3fs.rmdir(f"/s3/{b}/empty")
+    assert boto("s3").list_objects_v2(Bucket=b).get("KeyCount") == 0
+    assert s3fs.listdir(f"/s3/{b}") == [".bucket.json"]
+
+
+def test_keys_that_cannot_be_paths_are_not_listed_and_said_where_they_are(s3fs, boto, bucket):
+    b = bucket()
+    for k in ("ok", "a//b", "dot/./x", "same", "same/inside", "x" * 300):
+        put(boto, b, k, b"1")
+    assert s3fs.listdir(f"/s3/{b}") == [".bucket.json", "a", "dot", "ok", "same"]
+    assert s3fs.getattr(f"/s3/{b}/same").kind == "dir"     # the directory wins
+    assert s3fs.listdir(f"/s3/{b}/a") == []                # "a//b" has an empty component
+    assert s3fs.listdir(f"/s3/{b}/dot") == []
+    errors = read(s3fs, "/.awsfs/errors").decode()
+    assert "under 'a//'" in errors and "object 'same'" in errors and "x" * 300 in errors
+    assert "under 'dot/./'" in errors and "list-objects-v2" in errors

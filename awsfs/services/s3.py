@@ -38,7 +38,7 @@ from typing import Any, Iterator, NamedTuple, Optional
 from ..cache import Memo
 from ..errors import FsError, InputError
 from ..kit import Collection, Document
-from ..nodes import DIR, FILE, Dir, File, Node, Version, enoent, is_tool_scratch, render_json
+from ..nodes import DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_scratch, render_json
 from ..transaction import Mutation
 
 ROOT, REGIONAL = "s3", False
@@ -131,8 +131,9 @@ _noted = Memo(10_000)  # (mount, bucket, key) already said in /.awsfs/errors
 def note_unlisted(ctx: Any, bucket: str, key: str, why: str) -> None:
     if _noted.get((id(ctx), bucket, key), None) is None:
         _noted.put((id(ctx), bucket, key), None, True)
-        ctx.errors.note(f"/s3/{bucket}", "list", f"object {key!r} is not shown: its key has {why}; read it with "
-                        f"`aws s3api get-object --bucket {bucket} --key '{key}' FILE`")
+        what = f"the objects under {key!r} are" if key.endswith("/") else f"object {key!r} is"
+        ctx.errors.note(f"/s3/{bucket}", "list", f"{what} not shown: the key has {why}; list them with "
+                        f"`aws s3api list-objects-v2 --bucket {bucket} --prefix '{key}'`")
 
 
 def _entry(key: str, size: int, modified: Any, etag: str, storage: Optional[str] = None) -> dict:
@@ -219,11 +220,16 @@ def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     objects.put(name, entry) if entry is not None else objects.drop(name)
-    while prefix and entry is not None:
-        up, dirname = split(prefix[:-1])
-        parent = Objects(ctx, bucket, up).cached()
-        if parent is not None and parent.get(dirname) != DIRECTORY:
+    while prefix:
+        here, (up, dirname) = objects.cached(), split(prefix[:-1])
+        objects = Objects(ctx, bucket, up)
+        parent = objects.cached()
+        if parent is None:
+            return
+        if entry is not None and parent.get(dirname) != DIRECTORY:
             parent.put(dirname, DIRECTORY)
+        elif entry is None and here is not None and here.complete and not here.has_entries():
+            parent.drop(dirname)  # its last object went: the prefix is no more (a marker would be listed)
         prefix = up
 
 
@@ -279,7 +285,7 @@ class PrefixDir(Dir):
         if top and offset == 0:
             yield ".bucket.json", FILE
         for name, value in self.objects().listing().iter_from(max(0, offset - top)):
-            yield name, (None if value is None else DIR if value == DIRECTORY else FILE)
+            yield name, (None if value is Listing.GONE else DIR if value == DIRECTORY else FILE)  # GONE keeps its slot
 
     def entries(self) -> list[tuple[str, Any]]:
         return list(self.entries_from(0))
@@ -454,8 +460,9 @@ class ObjectFile(Document):
             "CopySourceIfMatch": e["ETag"], "MetadataDirective": "REPLACE", **kept, "ContentType": kind},
             [(ROOT, region, bucket)], f"set the content type of {self.where()}", overrides=STALE, repeatable=True,
             conflict=f"{self.where()} changed since it was read; nothing was set",
-            update=lambda resp: written(self.ctx, bucket, e["Key"], {**e, "ETag": resp["CopyObjectResult"]["ETag"],
-                                                                     "LastModified": datetime.now(timezone.utc)}))]
+            update=lambda resp: (self.ctx.cache.invalidate((ROOT, region, bucket, "@meta", e["Key"])), written(
+                self.ctx, bucket, e["Key"], {**e, "ETag": resp["CopyObjectResult"]["ETag"],
+                                             "LastModified": datetime.now(timezone.utc)})))]
 
     # -- the document ------------------------------------------------------------------------------
     def parse(self, data: Any) -> Body:
