@@ -114,5 +114,14 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
             sm.create_secret(Name="prod/db/credentials",
                              SecretString='{"username": "app", "password": "demo-password"}')
             sm.create_secret(Name="prod/api-token", SecretString="tok-demo-123")
+            s3 = _client("s3", region, url)
+            s3.create_bucket(Bucket="demo-site")
+            for key, body, kind in [("index.html", b"<h1>Hello from awsfs</h1>\n", "text/html"),
+                                    ("css/site.css", b"h1 { color: teal; }\n", "text/css"),
+                                    ("logs/2026/12/01.log", b"GET / 200\nGET /css/site.css 200\n", "text/plain"),
+                                    ("logs/2026/12/02.log", b"GET / 200\nGET /missing 404\n", "text/plain"),
+                                    ("data/", b"", "application/x-directory")]:
+                s3.put_object(Bucket="demo-site", Key=key, Body=body, ContentType=kind)
+            s3.put_object(Bucket="demo-site", Key="data/big.bin", Body=bytes(range(256)) * 40_000)  # 10 MB
         made[region] = {"instances": ids, "security_group": web, "image": ami}
     return made

@@ -217,12 +217,19 @@ class Filesystem:
         assert isinstance(node, File)
         mode = (0o644 if node.writable and not self.read_only else 0o444) & node.mode_mask
         if node.streamed:  # its size and time come from AWS's metadata, not from its bytes
-            hint = node.mtime_hint()
-            return Stat(FILE, stat.S_IFREG | mode, node.size(), self.started if hint is None else hint,
-                        ino_of(path), self.uid, self.gid, volatile=node.volatile)
+            return Stat(FILE, stat.S_IFREG | mode, node.size(), self._streamed_mtime(path, node), ino_of(path),
+                        self.uid, self.gid, volatile=node.volatile)
         data = node.content()
         return Stat(FILE, stat.S_IFREG | mode, len(data), self._mtime(path, node, data), ino_of(path),
                     self.uid, self.gid, volatile=node.volatile)
+
+    def _streamed_mtime(self, path: str, node: File) -> float:
+        """A streamed file's time: AWS's, except that a writable one keeps the time a save here
+        gave it while its version stays (vim compares the time it read with the time it saves)."""
+        if node.writable:
+            return self._mtime(path, node, node.version().encode())
+        hint = node.mtime_hint()
+        return self.started if hint is None else hint
 
     @recorded
     def getattr(self, path: str, fh: Optional[int] = None) -> Stat:
@@ -240,7 +247,7 @@ class Filesystem:
                 mtime = time.time()
             else:
                 with h.lock:
-                    mtime = h.node.mtime_hint() or self.started if h.node.streamed else \
+                    mtime = self._streamed_mtime(path, h.node) if h.node.streamed else \
                         self._mtime(path, h.node, bytes(h.data))
             mask = h.node.mode_mask if h.node is not None else 0o777  # a secret being saved stays 0600
             return Stat(FILE, stat.S_IFREG | 0o644 & mask, size, mtime, ino_of(path), self.uid, self.gid)
@@ -464,6 +471,7 @@ class Filesystem:
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
         h = self.handle(fh)
         if h.live:
+            current_path.set(path)  # the AWS calls a streamed read makes are logged under its path
             return h.node.read(offset, size)  # type: ignore[union-attr]
         with h.lock:
             return bytes(h.data[offset:offset + size])
@@ -697,7 +705,7 @@ class Filesystem:
             # It keeps the original's mtime, as rename does: put back after a failed save, the
             # file shows the mtime the editor last saw
             current, spool = self._copy(src)
-            mtime = src.mtime_hint() or self.started if src.streamed else self._mtime(old, src, current)
+            mtime = self._streamed_mtime(old, src) if src.streamed else self._mtime(old, src, current)
             self.overlay.files[new] = LocalFile(spool, mtime)
             self.overlay.whiteout(old, self.overlay.base_for(old, self.reader()) or current)
             return

@@ -1,0 +1,177 @@
+"""S3 through a real mount, by the programs people use.
+
+Every test makes a bucket of its own and checks what the user sees (exit codes, listings,
+/.awsfs/errors) and what S3 holds, with boto3. Mounts live outside /tmp (editors behave there as
+they do for users).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import uuid
+
+import pytest
+
+R = "us-east-1"
+VIM = {"rename": "vim -N -u NONE -i NONE -es", "copy": "vim -u NONE -i NONE -es"}  # backupcopy=auto / =yes
+
+
+@pytest.fixture
+def bucket(boto):
+    """A new bucket -> its name; emptied and deleted afterwards."""
+    made = []
+
+    def make(objects: dict | None = None) -> str:
+        name = f"it-{uuid.uuid4().hex[:10]}"
+        s3 = boto("s3", R)
+        s3.create_bucket(Bucket=name)
+        for key, body in (objects or {}).items():
+            s3.put_object(Bucket=name, Key=key, Body=body)
+        made.append(name)
+        return name
+    yield make
+    s3 = boto("s3", R)
+    for name in made:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            for o in page.get("Contents", []):
+                s3.delete_object(Bucket=name, Key=o["Key"])
+        for up in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=name, Key=up["Key"], UploadId=up["UploadId"])
+        s3.delete_bucket(Bucket=name)
+
+
+def body(boto, b: str, key: str) -> bytes | None:
+    s3 = boto("s3", R)
+    try:
+        return s3.get_object(Bucket=b, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def calls(mnt, op: str) -> int:
+    return mnt.status()["aws_calls"].get(f"s3:{op}", 0)
+
+
+def q(s: str) -> str:
+    return shlex.quote(s)
+
+
+def test_ls_l_find_du_and_grep_cost_the_listing_pages_and_the_gets_only(mount_awsfs, bucket):
+    """1,200 objects in one prefix: `ls -l` is its two ListObjectsV2 pages (and the bucket's top,
+    to find the prefix) and nothing else; `find` and `du` of the bucket add one listing per
+    directory not yet listed; `grep -r` adds one GetObject per file."""
+    objects = {f"many/{i:04d}.txt": f"line {i}\n".encode() for i in range(1200)}
+    objects.update({"a/x": b"needle here\n", "a/b/y": b"nothing\n", "top": b"needle\n"})
+    b = bucket(objects)
+    mnt = mount_awsfs(regions=R)
+    r = mnt.sh(f"ls -l s3/{b}/many")
+    rows = [ln for ln in r.stdout.splitlines() if ln.startswith("-")]
+    assert len(rows) == 1200 and rows[0].split()[4] == str(len(b"line 0\n"))
+    assert calls(mnt, "ListObjectsV2") == 1 + 2 and calls(mnt, "HeadObject") == calls(mnt, "GetObject") == 0
+    found = mnt.sh(f"find s3/{b} -type f").stdout.split()
+    assert len(found) == 1204 and f"s3/{b}/a/b/y" in found  # with .bucket.json
+    listed = calls(mnt, "ListObjectsV2")
+    assert listed == 3 + 2  # a/ and a/b/ (the top and many/ were listed already)
+    mnt.sh(f"du -s s3/{b}")
+    assert calls(mnt, "ListObjectsV2") == listed and calls(mnt, "HeadObject") == 0
+    hits = mnt.sh(f"grep -rl needle s3/{b}/a s3/{b}/top").stdout.split()
+    assert sorted(hits) == [f"s3/{b}/a/x", f"s3/{b}/top"]
+    assert calls(mnt, "GetObject") == 3 and calls(mnt, "HeadObject") == 0
+    assert calls(mnt, "ListObjectsV2") == listed
+
+
+def test_cp_in_and_out_big_and_small_and_dd_reads_what_it_reads(mount_awsfs, bucket, boto, tmp_path):
+    b = bucket({"small.txt": b"hello\n"})
+    mnt = mount_awsfs(regions=R)
+    big = os.urandom(20 << 20)
+    (tmp_path / "big.bin").write_bytes(big)
+    mnt.sh(f"cp {tmp_path}/big.bin s3/{b}/big.bin")                       # a multipart upload
+    assert hashlib.sha256(body(boto, b, "big.bin")).digest() == hashlib.sha256(big).digest()
+    assert calls(mnt, "CompleteMultipartUpload") == 1 and calls(mnt, "UploadPart") == 3
+    out = mnt.sh(f"sha256sum s3/{b}/big.bin").stdout.split()[0]
+    assert out == hashlib.sha256(big).hexdigest()
+    mnt.sh(f"cp s3/{b}/small.txt {tmp_path}/small.txt")
+    assert (tmp_path / "small.txt").read_bytes() == b"hello\n"
+    before = calls(mnt, "GetObject")
+    r = subprocess.run(["dd", f"if={mnt.p(f's3/{b}/big.bin')}", "bs=4096", "skip=1000", "count=2", "status=none"],
+                       capture_output=True, check=True)
+    assert r.stdout == big[4096 * 1000:4096 * 1002]
+    assert calls(mnt, "GetObject") - before <= 1 + 4  # the range it reads (and the read-ahead after it)
+    assert mnt.errors() == ""
+
+
+@pytest.mark.parametrize("way", sorted(VIM))
+def test_vim_saves_twice_then_sed_i_and_append(mount_awsfs, bucket, boto, way):
+    b = bucket({"conf/app.ini": b"[app]\nmode = slow\n"})
+    mnt = mount_awsfs(regions=R)
+    f = f"s3/{b}/conf/app.ini"
+    for n, word in enumerate(("fast", "faster")):
+        r = mnt.sh(f"{VIM[way]} -c '%s/mode = .*/mode = {word}/' -c wq {f}", check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert body(boto, b, "conf/app.ini") == f"[app]\nmode = {word}\n".encode()
+    mnt.sh(f"sed -i 's/faster/fastest/' {f} && /bin/echo 'debug = on' >> {f}")
+    assert body(boto, b, "conf/app.ini") == b"[app]\nmode = fastest\ndebug = on\n"
+    assert sorted(mnt.sh(f"ls -a s3/{b}/conf").stdout.split()) == [".", "..", "app.ini"]  # no swap, no backup
+    assert mnt.errors() == ""
+
+
+def test_a_save_over_a_change_made_since_reading_is_estale_and_theirs_is_kept(mount_awsfs, bucket, boto, tmp_path):
+    """Two programs: this one read the object, another (boto3) changed it; this one's save is
+    refused, and a new name someone else took meanwhile is EEXIST."""
+    b = bucket({"shared.txt": b"original\n"})
+    mnt = mount_awsfs(regions=R)
+    f = f"s3/{b}/shared.txt"
+    writer = subprocess.Popen(["bash", "-c", f"exec 3<>{q(mnt.p(f))}; cat <&3; read -r _; "
+                               "printf 'mine\\n' >&3; exec 3>&-; /bin/true"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "original\n"           # it has read the object
+    boto("s3", R).put_object(Bucket=b, Key="shared.txt", Body=b"theirs\n")
+    writer.communicate("go\n", timeout=30)
+    assert body(boto, b, "shared.txt") == b"theirs\n"           # its save was refused: theirs is kept
+    assert "ESTALE" in mnt.errors()
+    (tmp_path / "mine").write_text("mine\n")
+    r = mnt.sh(f"cat {f} >/dev/null; cp {tmp_path}/mine {f}")             # read again: the base moves
+    assert r.returncode == 0 and body(boto, b, "shared.txt") == b"mine\n"
+    assert "ESTALE" in mnt.errors() and "changed in S3 since you read it" in mnt.errors()
+
+
+def test_rm_r_mv_mkdir_rmdir_tar_and_rsync(mount_awsfs, bucket, boto, tmp_path):
+    b = bucket({"old/a.txt": b"a\n", "old/sub/b.txt": b"b\n", "keep.txt": b"k\n"})
+    mnt = mount_awsfs(regions=R)
+    d = f"s3/{b}"
+    mnt.sh(f"mv {d}/keep.txt {d}/kept.txt && mkdir {d}/new && mv {d}/kept.txt {d}/new/")
+    assert body(boto, b, "keep.txt") is None and body(boto, b, "new/kept.txt") == b"k\n"
+    mnt.sh(f"rm -r {d}/old")
+    assert [o["Key"] for o in boto("s3", R).list_objects_v2(Bucket=b).get("Contents", [])] == ["new/kept.txt"]
+    src = tmp_path / "src"
+    (src / "x" / "y").mkdir(parents=True)
+    (src / "x" / "one.txt").write_text("1\n")
+    (src / "x" / "y" / "two.txt").write_text("2\n")
+    subprocess.run(["tar", "-C", str(src), "-cf", str(tmp_path / "t.tar"), "x"], check=True)
+    mnt.sh(f"mkdir {d}/untar && tar -C {d}/untar -xf {tmp_path}/t.tar")
+    assert body(boto, b, "untar/x/y/two.txt") == b"2\n"
+    (src / "x" / "one.txt").write_text("uno\n")
+    r = mnt.sh(f"rsync -r {src}/x/ {d}/untar/x/", check=False)
+    assert r.returncode == 0, r.stderr
+    assert body(boto, b, "untar/x/one.txt") == b"uno\n"
+    mnt.sh(f"mkdir {d}/empty && rmdir {d}/empty && rm {d}/new/kept.txt && rmdir {d}/new")
+    assert sorted(mnt.sh(f"ls -a {d}").stdout.split()) == [".", "..", ".bucket.json", "untar"]
+    assert mnt.errors() == ""
+
+
+def test_getfattr_setfattr_and_bucket_json(mount_awsfs, bucket, boto):
+    b = bucket()
+    boto("s3", R).put_object(Bucket=b, Key="page.html", Body=b"<p>hi</p>", ContentType="text/html",
+                             Metadata={"owner": "web"})
+    mnt = mount_awsfs(regions=R)
+    r = mnt.sh(f"getfattr -d s3/{b}/page.html")
+    assert 'user.s3.content-type="text/html"' in r.stdout and 'user.s3.meta.owner="web"' in r.stdout
+    mnt.sh(f"setfattr -n user.s3.content-type -v 'text/html; charset=utf-8' s3/{b}/page.html")
+    head = boto("s3", R).head_object(Bucket=b, Key="page.html")
+    assert head["ContentType"] == "text/html; charset=utf-8" and head["Metadata"] == {"owner": "web"}
+    r = mnt.sh(f"setfattr -n user.s3.etag -v x s3/{b}/page.html", check=False)
+    assert r.returncode != 0
+    info = mnt.sh(f"cat s3/{b}/.bucket.json").stdout
+    assert f'"Name": "{b}"' in info and '"Region": "us-east-1"' in info
