@@ -114,6 +114,10 @@ def test_vim_saves_twice_then_sed_i_and_append(mount_awsfs, bucket, boto, way):
     mnt.sh(f"sed -i 's/faster/fastest/' {f} && /bin/echo 'debug = on' >> {f}")
     assert body(boto, b, "conf/app.ini") == b"[app]\nmode = fastest\ndebug = on\n"
     assert sorted(mnt.sh(f"ls -a s3/{b}/conf").stdout.split()) == [".", "..", "app.ini"]  # no swap, no backup
+    # four saves: one check (HeadObject) and one PutObject each; one read each; editors' scratch
+    # names cost nothing (the listing of conf/ answers for them)
+    assert {op: calls(mnt, op) for op in ("ListObjectsV2", "HeadObject", "GetObject", "PutObject")} == {
+        "ListObjectsV2": 2, "HeadObject": 4, "GetObject": 4, "PutObject": 4}
     assert mnt.errors() == ""
 
 

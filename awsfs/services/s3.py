@@ -197,15 +197,19 @@ def split(key: str) -> tuple[str, str]:
     return (head + "/" if head else ""), name
 
 
+ABSENT = "-"  #: what find() says of a name its directory's complete listing does not have
+
+
 def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
-    """What ``key`` is: an object's entry, DIRECTORY, or None (nothing is there). The listing of its
-    directory answers (its first page is read anyway to resolve the path); past its known part, a
-    HeadObject (cached), then the first page of the directory ``key`` would be."""
+    """What ``key`` is: an object's entry, DIRECTORY, ABSENT (its directory's listing says there is
+    nothing), or None (nothing is there). The listing of its directory answers (its first page is
+    read anyway to resolve the path); past its known part, a HeadObject (cached), then the first
+    page of the directory ``key`` would be."""
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     known, value = objects.first_page().lookup(name)
     if known:
-        return value
+        return ABSENT if value is None else value
     try:
         return objects.lookup(name, path)
     except FsError as e:
@@ -241,7 +245,7 @@ def node(ctx: Any, path: str, bucket: str, key: str) -> Node:
     if isinstance(found, dict):
         return ObjectFile(ctx, path, bucket=bucket, key=key)
     d = PrefixDir(ctx, path, bucket=bucket, key=key)  # a directory, or one mkdir may make here
-    d.listed = found == DIRECTORY
+    d.listed, d.absent = found == DIRECTORY, found in (ABSENT, None)
     return d
 
 
@@ -249,6 +253,7 @@ class PrefixDir(Dir):
     """A bucket's top (``key`` "") or a prefix: it exists while objects are below it."""
 
     listed = False  #: its parent's listing shows it (it exists: nothing to ask)
+    absent = False  #: nothing is there (mkdir may make it: a local directory)
 
     def prefix(self) -> str:
         key = self.params.get("key", "")
@@ -263,6 +268,8 @@ class PrefixDir(Dir):
 
     def check(self) -> None:
         bucket_entry(self.ctx, self.params["bucket"], self.path)
+        if self.absent:
+            raise enoent(self.path, "no such object or directory")
         if self.params.get("key") and not self.listed and not self.objects().first_page().has_entries() \
                 and not self.marker():
             raise enoent(self.path, "no such object or directory")
