@@ -179,3 +179,57 @@ def test_getfattr_setfattr_and_bucket_json(mount_awsfs, bucket, boto):
     assert r.returncode != 0
     info = mnt.sh(f"cat s3/{b}/.bucket.json").stdout
     assert f'"Name": "{b}"' in info and '"Region": "us-east-1"' in info
+
+
+# -- faults between the mount and S3 (tests/faultproxy.py) ------------------------------------------
+
+FAST_RETRIES = "import functools, awsfs.aws as a\na.Aws.__init__ = functools.partialmethod(a.Aws.__init__, backoff=0.01)\n"
+
+
+def proxied(mount_awsfs, fault_proxy):
+    return mount_awsfs("--endpoint-url", fault_proxy.url, regions=R, setup=FAST_RETRIES)
+
+
+@pytest.mark.parametrize("fault,options", [("truncate", {"keep": 100, "fix_length": False}), ("5xx_json", {}),
+                                           ("reset_before", {})], ids=["cut-body", "5xx", "reset"])
+def test_a_read_that_fails_is_retried_or_eio_never_short_and_never_kept(mount_awsfs, fault_proxy, bucket, fault,
+                                                                         options):
+    data = os.urandom(300_000)
+    b = bucket({"f.bin": data})
+    m = proxied(mount_awsfs, fault_proxy)
+    fault_proxy.add("GetObject", fault, **options)                     # once: retried inside awsfs
+    assert m.sh(f"sha256sum s3/{b}/f.bin").stdout.split()[0] == hashlib.sha256(data).hexdigest()
+    m2 = proxied(mount_awsfs, fault_proxy)
+    fault_proxy.add("GetObject", fault, times=None, **options)         # lasting: an error, not a short file
+    r = m2.sh(f"cat s3/{b}/f.bin | wc -c", check=False, executable="/bin/bash")
+    assert "Input/output error" in r.stderr and r.stdout.strip() == "0"
+    fault_proxy.reset()
+    assert m2.sh(f"sha256sum s3/{b}/f.bin").stdout.split()[0] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_listing_that_fails_is_an_error_not_an_empty_or_short_directory(mount_awsfs, fault_proxy, bucket):
+    b = bucket({f"k{i:04d}": b"x" for i in range(1100)})               # two pages
+    m = proxied(mount_awsfs, fault_proxy)
+    fault_proxy.add("ListObjectsV2", "5xx_json", skip=1, times=None)   # the second page of the bucket
+    r = m.sh(f"ls s3/{b} | wc -l", check=False, executable="/bin/bash")
+    assert "Input/output error" in r.stderr, r.stderr
+    assert m.sh(f"cat s3/{b}/k1099").stdout == "x"                    # past the known page: HeadObject, then read
+    fault_proxy.reset()
+    assert len(m.sh(f"ls s3/{b}").stdout.split()) == 1100
+    assert m.sh(f"cat s3/{b}/k1099").stdout == "x"
+
+
+def test_a_failed_multipart_upload_leaves_nothing_and_an_unknown_put_is_looked_up(mount_awsfs, fault_proxy, bucket,
+                                                                                  boto, tmp_path):
+    b = bucket({"big.bin": b"old"})
+    m = proxied(mount_awsfs, fault_proxy)
+    (tmp_path / "big").write_bytes(os.urandom(20 << 20))
+    fault_proxy.add("UploadPart", "5xx_json", skip=1, times=None)
+    r = m.sh(f"cat s3/{b}/big.bin >/dev/null; cp {tmp_path}/big s3/{b}/big.bin", check=False)
+    assert r.returncode != 0 and body(boto, b, "big.bin") == b"old"
+    assert boto("s3", R).list_multipart_uploads(Bucket=b).get("Uploads", []) == []
+    fault_proxy.reset()
+    (tmp_path / "small").write_bytes(b"new small\n")
+    fault_proxy.add("PutObject", "drop_after")                          # applied, but no answer came back
+    m.sh(f"cp {tmp_path}/small s3/{b}/small.txt")
+    assert body(boto, b, "small.txt") == b"new small\n" and fault_proxy.seen["PutObject"] == 1

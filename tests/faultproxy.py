@@ -184,15 +184,39 @@ class FaultProxy:
             return fired
 
 
-def operation_of(headers: Any, path: str, body: bytes) -> str:
+def operation_of(headers: Any, path: str, body: bytes, method: str = "POST") -> str:
     """The AWS operation name of a request ("?" when it names none)."""
     target = headers.get("X-Amz-Target")
     if target:
         return target.rsplit(".", 1)[-1]
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    url = urllib.parse.urlsplit(path)
+    query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
     if "x-www-form-urlencoded" in headers.get("Content-Type", ""):
         query.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
-    return query.get("Action", ["?"])[0]
+    if "Action" in query:
+        return query["Action"][0]
+    return s3_operation(method, url.path, query, headers)
+
+
+S3_OPS = {  # (method, has a key, query word or header) -> operation, first match wins
+    ("GET", False, ""): "ListBuckets", ("GET", True, "list-type"): "ListObjectsV2",
+    ("GET", True, "location"): "GetBucketLocation", ("GET", True, "versioning"): "GetBucketVersioning",
+    ("GET", True, "tagging"): "GetBucketTagging", ("GET", True, "encryption"): "GetBucketEncryption",
+    ("GET", True, "versions"): "ListObjectVersions", ("HEAD", True, ""): "HeadObject", ("GET", True, ""): "GetObject",
+    ("PUT", True, "partNumber"): "UploadPart", ("PUT", True, "x-amz-copy-source"): "CopyObject",
+    ("PUT", True, ""): "PutObject", ("POST", True, "uploads"): "CreateMultipartUpload",
+    ("POST", True, "uploadId"): "CompleteMultipartUpload", ("POST", True, "delete"): "DeleteObjects",
+    ("DELETE", True, "uploadId"): "AbortMultipartUpload", ("DELETE", True, ""): "DeleteObject",
+}
+
+
+def s3_operation(method: str, path: str, query: dict, headers: Any) -> str:
+    """S3's REST calls (path-style: ``/bucket/key?word``), named as boto3 names them."""
+    below_root = path.strip("/") != ""
+    for (m, keyed, word), op in S3_OPS.items():
+        if m == method and keyed == below_root and (not word or word in query or headers.get(word)):
+            return op
+    return "?"
 
 
 class _Server(ThreadingHTTPServer):
@@ -222,11 +246,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_request(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        operation = operation_of(self.headers, self.path, body)
+        operation = operation_of(self.headers, self.path, body, self.command)
         rule = self.proxy._rule_for(operation)
         fault, opts = (rule.fault, rule.options) if rule else ("", {})
         if fault in ("throttle", "5xx_json", "5xx_text"):
-            return self._send(*_canned(fault, self.headers, self.path, body))
+            return self._send(*_canned(fault, self.headers, self.path, body, self.command))
         if fault in ("drop_before", "reset_before"):
             return self._abort(rst=fault == "reset_before")
         if fault == "stall":
@@ -261,6 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
             resp = conn.getresponse()
             data = resp.read()
             headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
+            if self.command == "HEAD":  # its Content-Length is the object's, not the (empty) body's
+                self.head_length = int(resp.getheader("Content-Length") or 0)
             return resp.status, resp.reason, headers, data
         finally:
             conn.close()
@@ -270,6 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response_only(status, reason)
         for k, v in headers:
             self.send_header(k, v)
+        if length is None and self.command == "HEAD":
+            length = getattr(self, "head_length", 0)
         self.send_header("Content-Length", str(len(data) if length is None else length))
         self.end_headers()
         if self.command != "HEAD":
@@ -285,8 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
 
 
-def _canned(fault: str, headers: Any, path: str,
-            body: bytes) -> tuple[int, Optional[str], list[tuple[str, str]], bytes]:
+def _canned(fault: str, headers: Any, path: str, body: bytes,
+            method: str = "POST") -> tuple[int, Optional[str], list[tuple[str, str]], bytes]:
     if fault == "5xx_text":
         return 503, None, [("Content-Type", "text/plain")], b"Service Unavailable"
     if headers.get("X-Amz-Target"):
@@ -295,6 +323,10 @@ def _canned(fault: str, headers: Any, path: str,
         json_headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", _RID)]
         return status, None, json_headers, data.encode()
     xml = [("Content-Type", "text/xml"), ("x-amzn-RequestId", _RID)]
+    if operation_of(headers, path, body, method) in S3_OPS.values():
+        code, status = ("SlowDown", 503) if fault == "throttle" else ("InternalError", 500)  # S3's REST XML
+        return status, None, xml + [("x-amz-request-id", _RID)], (
+            f"<Error><Code>{code}</Code><Message>injected</Message><RequestId>{_RID}</RequestId></Error>").encode()
     if b"Version=2016-11-15" in body or "Version=2016-11-15" in path:   # EC2's API version
         code, status = ("RequestLimitExceeded", 503) if fault == "throttle" else ("InternalError", 500)
         return status, None, xml, (f"<Response><Errors><Error><Code>{code}</Code><Message>injected</Message>"

@@ -86,6 +86,13 @@ def test_operation_of():
     assert operation_of(form, "/", b"Action=DescribeInstances&Version=2016-11-15") == "DescribeInstances"
     assert operation_of({}, "/?Action=GetCallerIdentity&Version=2011-06-15", b"") == "GetCallerIdentity"
     assert operation_of({}, "/", b"") == "?"
+    s3 = {("GET", "/"): "ListBuckets", ("GET", "/b?list-type=2&delimiter=%2F"): "ListObjectsV2",
+          ("GET", "/b?location"): "GetBucketLocation", ("HEAD", "/b/k"): "HeadObject", ("GET", "/b/a/k"): "GetObject",
+          ("PUT", "/b/k"): "PutObject", ("PUT", "/b/k?partNumber=2&uploadId=u"): "UploadPart",
+          ("POST", "/b/k?uploads"): "CreateMultipartUpload", ("POST", "/b/k?uploadId=u"): "CompleteMultipartUpload",
+          ("DELETE", "/b/k?uploadId=u"): "AbortMultipartUpload", ("DELETE", "/b/k"): "DeleteObject"}
+    assert {k: operation_of({}, k[1], b"", k[0]) for k in s3} == s3
+    assert operation_of({"x-amz-copy-source": "b/k"}, "/b/k2", b"", "PUT") == "CopyObject"
 
 
 @pytest.mark.parametrize("service,call,code,status", [
@@ -93,6 +100,7 @@ def test_operation_of():
     ("ec2", lambda c, t: c.describe_instances(), "RequestLimitExceeded", 503),
     ("elb", lambda c, t: c.describe_load_balancers(), "Throttling", 400),
     ("sts", lambda c, t: c.get_caller_identity(), "Throttling", 400),
+    ("s3", lambda c, t: c.list_buckets(), "SlowDown", 503),
 ])
 def test_throttle(via, proxy, table, service, call, code, status):
     client = via(service)
