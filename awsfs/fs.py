@@ -490,6 +490,8 @@ class Filesystem:
             self._within_limit(path, h, offset + len(data))
             h.data.write(offset, data)  # type: ignore[union-attr]
             h.dirty = True
+            if h.node is not None and h.node.streamed:
+                h.node.written(h.data)  # it may start sending what will not change
         h.mtime = time.time()
         if h.local is not None:
             h.local.mtime = h.mtime
@@ -653,13 +655,18 @@ class Filesystem:
                     fhs.discard(fh)
                     if not fhs:
                         del self._writers[h.path]
-        if h is None or h.local is None:
+        if h is None:
+            return
+        if h.local is None:
+            if h.writing and isinstance(h.data, Spool):
+                h.data.close()  # a writer's own spool: nothing of it is needed any more
             return
         with self.overlay.lock:
             h.local.opens -= 1
             # a file being created leaves the overlay once closed: committed, AWS has it; if not, it is gone
             if h.local.node is not None and h.local.opens <= 0 and self.overlay.files.get(h.path) is h.local:
                 del self.overlay.files[h.path]
+                h.local.data.close()
 
     # -- namespace changes ------------------------------------------------------------------------
     @recorded

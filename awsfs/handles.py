@@ -41,6 +41,13 @@ class Spool:
         self._len = len(data)
         if self._len > self.MEMORY:
             self._to_disk()
+        #: the lowest offset changed since :meth:`mark` (a part sent early is stale if below it)
+        self.low = 1 << 62
+        #: what was sent of it before the save (an upload in parts), owned by the node that sent it
+        self.early: Any = None
+
+    def mark(self) -> None:
+        self.low = 1 << 62
 
     def _to_disk(self) -> None:
         f = tempfile.TemporaryFile()
@@ -68,6 +75,7 @@ class Spool:
 
     def write(self, offset: int, data: bytes) -> None:
         end = offset + len(data)
+        self.low = min(self.low, offset)
         if self._mem is not None and max(end, self._len) > self.MEMORY:
             self._to_disk()
         if self._mem is not None:
@@ -89,6 +97,7 @@ class Spool:
             self._len += n
 
     def truncate(self, length: int) -> None:
+        self.low = min(self.low, length)
         if length > self._len:
             self.write(length, b"")
         elif self._mem is not None:
@@ -101,6 +110,10 @@ class Spool:
         return self._file is not None
 
     def close(self) -> None:
+        """No longer needed: what was sent of it early is dropped (an unfinished upload is aborted)."""
+        early, self.early = getattr(self, "early", None), None
+        if early:
+            early.drop()
         if self._file is not None:
             self._file.close()
 

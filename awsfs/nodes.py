@@ -182,6 +182,11 @@ class File(Node):
         """A streamed document's version now (S3's ETag): what a save is checked against."""
         raise NotImplementedError
 
+    def written(self, data: Any) -> None:
+        """A writer has added to ``data``, a streamed document's spool (called under the writer's
+        lock): the node may send what will not change before the save (an upload in parts, set on
+        ``data.early``); the save completes it, and closing the spool drops it."""
+
     def plan(self, base: Optional[bytes], new: bytes) -> list["Mutation"]:
         """The mutations that make AWS hold ``new``. ``base`` is what the writer saw (None: new file)."""
         raise FsError(errno.EACCES, f"{self.path}: read-only file")

@@ -41,6 +41,28 @@ The rows and their boto3 equivalents (the least a good hand-written script does)
 * ``--big-items N``: a table of N small items (seeded by parallel BatchWriteItem), then
   ``ls -f | head`` and ``ls -f | wc -l``, each on a fresh mount, with the daemon's VmHWM.
 
+S3 rows (``s3-*``; each makes buckets of its own, named anew every run; boto3 clients use
+path-style addressing on the local endpoint, as awsfs does):
+
+* ``s3-ls``: ``ls -l`` of a prefix holding ``--s3-objects`` objects against
+  list_objects_v2(Prefix, Delimiter "/") paginated. awsfs also makes ListBuckets,
+  GetBucketLocation and one listing of the bucket's top to find the prefix (counted; a reference
+  script doing the same is shown). Its own target: ceil(N/1000) ListObjectsV2 for the prefix.
+* ``s3-find``: ``find`` and ``du -s`` of a bucket of ``--s3-objects`` objects in ``--s3-prefixes``
+  prefixes, each on a fresh mount, against two scripts: a Delimiter walk (one listing per
+  directory, as awsfs) and one flat listing without Delimiter.
+* ``s3-grep``: warm: ``ls -l`` of a prefix of ``--s3-grep-objects`` small objects on a fresh mount
+  (not counted), then ``grep -r`` over it (counted: the GetObjects only), against a loop of
+  get_object over the same keys (a script with 10 threads is shown for reference).
+* ``s3-big``: ``cat`` of an object of ``--s3-big-mb`` MB piped to sha256sum against
+  download_fileobj (default TransferConfig) into a hashing writer, and ``cp`` of a local file of
+  that size (on disk, under AWSFS_BENCH_MOUNT_BASE) into the bucket against upload_fileobj
+  (default TransferConfig); the sha256 of what was read / what landed is checked, and the
+  daemon's peak RSS (VmHWM) is a target of its own (< 200 MB).
+* ``s3-cp-small``: ``mkdir`` + ``cp`` of ``--s3-files`` 1 KB local files into a new prefix
+  against a loop of put_object (with IfNoneMatch "*", awsfs's semantics, and without); target
+  1.2x.
+
 "floor" is the same command on the trivial filesystem holding as many files of the same size:
 the kernel's and the binding's share with awsfs's FUSE options (no awsfs logic, no AWS).
 
@@ -52,13 +74,15 @@ tables): those rows are dominated by moto on both sides, so their ratios are kin
 than real DynamoDB would be.
 
 Targets (reported, not asserted): awsfs calls <= the boto3 minimum on every row; awsfs wall
-time <= 1.3x boto3; cached stat >= 0.8x a trivial mfusepy filesystem; daemon peak RSS < 200 MB.
+time <= 1.3x boto3 (S3 ``cp`` of small files: 1.2x); cached stat >= 0.8x a trivial mfusepy
+filesystem; daemon peak RSS < 200 MB; the S3 rows' own targets (``TARGET:`` lines).
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -73,6 +97,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -88,6 +113,9 @@ MOUNT_BASE = os.environ.get("AWSFS_BENCH_MOUNT_BASE", "/var/tmp")
 TARGET_RATIO = 1.3
 TARGET_STAT = 0.8
 TARGET_RSS_MB = 200.0
+TARGET_RATIO_S3_CP_SMALL = 1.2
+S3_NEEDLE = "needle-s3-4242"
+S3_PATH_STYLE = {"addressing_style": "path"}  # the local endpoint has no per-bucket host names
 
 sys.path.insert(0, ROOT)
 import boto3  # noqa: E402
@@ -288,6 +316,7 @@ class Bench:
         self.item_ids: list[str] = []
         self.item_size = 400
         self.instance_ids: list[str] = []
+        self.run_id = uuid.uuid4().hex[:8]  # in every bucket's name: unique per run
 
     # -- servers and clients
     def start(self) -> None:
@@ -305,7 +334,7 @@ class Bench:
     def direct(self, service: str) -> Any:
         """A client straight to moto: seeding and checks, never counted."""
         return boto3.session.Session().client(service, region_name=self.region, endpoint_url=self.moto.url,
-                                              config=Config(max_pool_connections=32), **_creds())
+                                              config=Config(max_pool_connections=32, s3=S3_PATH_STYLE), **_creds())
 
     def counts(self) -> dict:
         with urllib.request.urlopen(f"{self.proxy.url}/__bench/counts", timeout=10) as r:
@@ -456,6 +485,8 @@ class Bench:
         session = boto3.session.Session(region_name=self.region, **_creds())
 
         def mk(service: str) -> Any:
+            if service == "s3":
+                return session.client(service, endpoint_url=self.proxy.url, config=Config(s3=S3_PATH_STYLE))
             return session.client(service, endpoint_url=self.proxy.url)
         before = self.counts()
         t = time.perf_counter()
@@ -833,6 +864,355 @@ class Bench:
         self.extra["big"] = out
 
 
+    # -- S3 rows --------------------------------------------------------------------------------
+    def s3_bucket(self, what: str, objects=None, threads: int = 8) -> str:
+        """A new bucket (its name unique to this run), seeded straight to moto (not counted)."""
+        name = f"bench-{self.run_id}-{what}"
+        s3 = self.direct("s3")
+        s3.create_bucket(Bucket=name)
+        t, n = time.monotonic(), 0
+        if objects is not None:
+            with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+                for _ in ex.map(lambda kv: s3.put_object(Bucket=name, Key=kv[0], Body=kv[1]), objects):
+                    n += 1
+            log(f"s3: seeded {n} objects in {name} ({time.monotonic() - t:.1f}s)")
+        return name
+
+    def s3_keys(self, bucket: str, prefix: str = "") -> list[dict]:
+        s3, out = self.direct("s3"), []
+        for page in pages(s3.list_objects_v2, "ContinuationToken", "NextContinuationToken", Bucket=bucket,
+                          Prefix=prefix):
+            out += page.get("Contents", [])
+        return out
+
+    def s3_sha256(self, bucket: str, key: str) -> str:
+        """What landed, read straight from moto (not counted)."""
+        h = hashlib.sha256()
+        body = self.direct("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            h.update(chunk)
+        return h.hexdigest()
+
+    def s3_delete(self, bucket: str, keys: list[str]) -> None:
+        s3 = self.direct("s3")
+        for k in range(0, len(keys), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": x} for x in keys[k:k + 1000]], "Quiet": True})
+
+    def awsfs_warm(self, prepare: list[str] | str, argv: list[str] | str, shell: bool = False) -> dict:
+        """On a fresh mount: ``prepare`` (not counted, not timed), then ``argv``; then unmount."""
+        m = self.mount()
+        try:
+            hwm0 = m.hwm_mb()
+            t = time.perf_counter()
+            subprocess.run(prepare, shell=isinstance(prepare, str), cwd=m.path, stdout=subprocess.DEVNULL,
+                           check=True, timeout=self.a.timeout)
+            prepared = time.perf_counter() - t
+            out = self.run_awsfs(m, argv, shell)
+            out["daemon_hwm_before_mb"], out["prepare_seconds"] = hwm0, prepared
+            return out
+        finally:
+            self.unmount(m)
+
+    @staticmethod
+    def row_target(row: dict, ok: bool, text: str) -> None:
+        """A row's own target (shown as a TARGET: line and in the summary)."""
+        row["targets"]["row"] = "PASS" if ok else "MISS"
+        row["targets"]["target"] = f"{text}: {'PASS' if ok else 'MISS'}"
+
+    def bench_s3_ls(self) -> None:
+        n = self.a.s3_objects
+        bucket = self.s3_bucket("ls", ((f"many/{i:06d}.txt", f"object {i}\n".encode() * (1 + i % 7))
+                                       for i in range(n)))
+        rel = f"s3/{bucket}/many"
+
+        def code(rep, like_awsfs=False):
+            def run(mk):
+                s3 = mk("s3")
+                if like_awsfs:  # find the bucket and the prefix as a path does
+                    [x for x in s3.list_buckets()["Buckets"] if x["Name"] == bucket]
+                    s3.get_bucket_location(Bucket=bucket)
+                    s3.list_objects_v2(Bucket=bucket, Delimiter="/", MaxKeys=1000)
+                lines = []
+                for page in pages(s3.list_objects_v2, "ContinuationToken", "NextContinuationToken", Bucket=bucket,
+                                  Prefix="many/", Delimiter="/", MaxKeys=1000):
+                    for o in page.get("Contents", []):
+                        lines.append(f"{o['Size']} {o['LastModified']:%b %d %H:%M} {o['Key'][5:]}")
+                return len(lines)
+            return run
+        row = self.compare("s3 ls -l prefix", "cold (fresh mount)", f"ls -l MNT/s3/<bucket>/many ({n} objects)",
+                           lambda rep: self.awsfs_cold(["ls", "-l", rel]),
+                           {"list": ("list_objects_v2(Prefix='many/', Delimiter='/'), paginated; size, time, name",
+                                     code)},
+                           references={"like_awsfs": ("list_buckets + get_bucket_location + list_objects_v2 of the "
+                                                      "top, then the prefix (the calls awsfs makes)",
+                                                      lambda rep: code(rep, like_awsfs=True))},
+                           check=lambda aw, b3: {"awsfs_entries": aw["stdout_lines"] - 1, "boto3_entries": b3["result"]})
+        ops, pages_wanted = row["awsfs"]["ops"], math.ceil(n / 1000)
+        extra = {k: v for k, v in ops.items() if k != "s3:ListObjectsV2"}
+        self.row_target(row, ops.get("s3:ListObjectsV2", 0) - 1 == pages_wanted
+                        and set(extra) <= {"s3:ListBuckets", "s3:GetBucketLocation"},
+                        f"ListObjectsV2 of the prefix = ceil({n}/1000) = {pages_wanted} (awsfs: "
+                        f"{ops.get('s3:ListObjectsV2', 0)} ListObjectsV2, one of them the bucket's top; also "
+                        f"{fmt_ops(extra)})")
+
+    def bench_s3_find(self) -> None:
+        n, k = self.a.s3_objects, max(1, self.a.s3_prefixes)
+        bucket = self.s3_bucket("find", ((f"p{i % k:03d}/obj-{i:06d}.dat", b"x" * (100 + i * 37 % 1900))
+                                         for i in range(n)))
+        root = f"s3/{bucket}"
+
+        def walk(rep, du=False):
+            def run(mk):
+                s3 = mk("s3")
+                paths, blocks, todo = [root], 0, [""]
+                while todo:
+                    prefix = todo.pop()
+                    for page in pages(s3.list_objects_v2, "ContinuationToken", "NextContinuationToken", Bucket=bucket,
+                                      Prefix=prefix, Delimiter="/", MaxKeys=1000):
+                        for p in page.get("CommonPrefixes", []):
+                            paths.append(f"{root}/{p['Prefix'][:-1]}")
+                            todo.append(p["Prefix"])
+                        for o in page.get("Contents", []):
+                            if o["Key"] != prefix:
+                                paths.append(f"{root}/{o['Key']}")
+                                blocks += (o["Size"] + 511) // 512
+                return -(-blocks // 2) if du else len(paths)
+            return run
+
+        def flat(rep, du=False):
+            def run(mk):
+                s3 = mk("s3")
+                paths, dirs, blocks = [root], set(), 0
+                for page in pages(s3.list_objects_v2, "ContinuationToken", "NextContinuationToken", Bucket=bucket,
+                                  MaxKeys=1000):
+                    for o in page.get("Contents", []):
+                        parts = o["Key"].split("/")
+                        for j in range(1, len(parts)):
+                            d = "/".join(parts[:j])
+                            if d not in dirs:
+                                dirs.add(d)
+                                paths.append(f"{root}/{d}")
+                        if parts[-1]:
+                            paths.append(f"{root}/{o['Key']}")
+                            blocks += (o["Size"] + 511) // 512
+                return -(-blocks // 2) if du else len(paths)
+            return run
+        dirs = min(n, k)
+        for label, argv, du in (("find", ["find", root], False), ("du -s", ["du", "-s", root], True)):
+            row = self.compare(f"s3 {label} bucket", "cold (fresh mount)",
+                               f"{label} MNT/s3/<bucket> ({n} objects in {dirs} prefixes)",
+                               lambda rep, argv=argv: self.awsfs_cold(argv),
+                               {"walk": (f"list_objects_v2 with Delimiter='/', per directory ({dirs + 1} listings), "
+                                         "paginated", lambda rep, du=du: walk(rep, du)),
+                                "flat": ("list_objects_v2 without Delimiter, paginated; directories from the keys",
+                                         lambda rep, du=du: flat(rep, du))},
+                               check=(lambda aw, b3: {"awsfs_kb": (aw["stdout_head"].split() or ["?"])[0],
+                                                      "boto3_kb": b3["result"]}) if du else
+                               (lambda aw, b3: {"awsfs_paths": aw["stdout_lines"],
+                                                "boto3_paths": f"{b3['result']} (+ .bucket.json)"}))
+            ops = row["awsfs"]["ops"]
+            wanted = (dirs + 1) * 1 + sum(math.ceil(len(range(j, n, k)) / 1000) - 1 for j in range(dirs))
+            extra = {x: v for x, v in ops.items() if x not in ("s3:ListObjectsV2", "s3:ListBuckets",
+                                                                "s3:GetBucketLocation")}
+            self.row_target(row, ops.get("s3:ListObjectsV2", 0) == wanted and not extra,
+                            f"one ListObjectsV2 page per 1,000 entries of each directory = {wanted}, nothing else but "
+                            f"ListBuckets and GetBucketLocation (awsfs: {fmt_ops(ops)})")
+
+    def bench_s3_grep(self) -> None:
+        n = self.a.s3_grep_objects
+        body = lambda i: ("".join(f"{i:06d} line {j}: lorem ipsum dolor sit amet\n" for j in range(6))
+                          + (f"{S3_NEEDLE} in {i}\n" if i % 100 == 7 else "")).encode()
+        bucket = self.s3_bucket("grep", ((f"logs/{i:06d}.log", body(i)) for i in range(n)))
+        rel = f"s3/{bucket}/logs"
+        keys = [o["Key"] for o in self.s3_keys(bucket, "logs/")]
+
+        def loop(rep):
+            def run(mk):
+                s3, hits = mk("s3"), 0
+                for key in keys:
+                    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                    hits += sum(1 for line in data.splitlines() if S3_NEEDLE.encode() in line)
+                return hits
+            return run
+
+        def threads(rep):
+            def run(mk):
+                s3 = mk("s3")
+
+                def one(key):
+                    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                    return sum(1 for line in data.splitlines() if S3_NEEDLE.encode() in line)
+                with concurrent.futures.ThreadPoolExecutor(10) as ex:
+                    return sum(ex.map(one, keys))
+            return run
+        row = self.compare("s3 grep -r prefix", "warm (ls -l of the prefix first, same mount; not counted)",
+                           f"grep -r {S3_NEEDLE} MNT/s3/<bucket>/logs ({n} objects)",
+                           lambda rep: self.awsfs_warm(["ls", "-l", rel], ["grep", "-r", S3_NEEDLE, rel]),
+                           {"loop": (f"{n} x get_object, one after another (keys known)", loop)},
+                           references={"threads": (f"{n} x get_object on 10 threads (keys known)", threads)},
+                           check=lambda aw, b3: {"awsfs_matches": aw["stdout_lines"], "boto3_matches": b3["result"]})
+        ops = row["awsfs"]["ops"]
+        self.row_target(row, ops == {"s3:GetObject": n}, f"{n} GetObject and nothing else (awsfs: {fmt_ops(ops)})")
+
+    def bench_s3_big(self) -> None:
+        mb = self.a.s3_big_mb
+        size = mb << 20
+        work = tempfile.mkdtemp(prefix="awsfs-bench-s3big-", dir=MOUNT_BASE)  # on disk, not /dev/shm
+        src = os.path.join(work, "big.bin")
+        try:
+            h = hashlib.sha256()
+            with open(src, "wb") as f:
+                for _ in range(0, size, 8 << 20):
+                    chunk = os.urandom(min(8 << 20, size - f.tell()))
+                    h.update(chunk)
+                    f.write(chunk)
+            want = h.hexdigest()
+            bucket = self.s3_bucket("big")
+            t = time.monotonic()
+            self.direct("s3").upload_file(src, bucket, "big.bin")
+            log(f"s3: seeded a {mb} MB object in {bucket} ({time.monotonic() - t:.1f}s); source on {fs_type(src)}")
+            self._s3_big_cat(bucket, mb, want)
+            self._s3_big_cp(bucket, mb, src, want)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _s3_big_cat(self, bucket: str, mb: int, want: str) -> None:
+        rel, got = f"s3/{bucket}/big.bin", []
+
+        def awsfs_once(rep):
+            out = self.awsfs_cold(f"set -o pipefail; cat {rel} | sha256sum", shell=True)
+            got.append((out["stdout_head"].split() or ["?"])[0])
+            return out
+
+        class HashSink:  # a writer that keeps nothing: what a script piping the object on would do
+            def __init__(self) -> None:
+                self.h = hashlib.sha256()
+
+            def write(self, data: bytes) -> int:
+                self.h.update(data)
+                return len(data)
+
+        def download(rep):
+            def run(mk):
+                sink = HashSink()
+                mk("s3").download_fileobj(bucket, "big.bin", sink)
+                return sink.h.hexdigest()
+            return run
+
+        def stream(rep):
+            def run(mk):
+                h, body = hashlib.sha256(), mk("s3").get_object(Bucket=bucket, Key="big.bin")["Body"]
+                for chunk in iter(lambda: body.read(1 << 20), b""):
+                    h.update(chunk)
+                return h.hexdigest()
+            return run
+        row = self.compare(f"s3 cat {mb} MB", "cold (fresh mount)", "cat MNT/s3/<bucket>/big.bin | sha256sum",
+                           awsfs_once,
+                           {"download_fileobj": ("download_fileobj (default TransferConfig: 8 MB ranges, 10 threads) "
+                                                 "into a sha256 writer", download)},
+                           references={"get_object": ("one get_object, its body streamed into sha256", stream)},
+                           check=lambda aw, b3: {"awsfs_sha256_ok": all(x == want for x in got),
+                                                 "boto3_sha256_ok": b3["result"] == want,
+                                                 "daemon_hwm_mb": round(aw.get("daemon_hwm_mb") or 0, 1)})
+        hwm = row["awsfs"].get("daemon_hwm_mb")
+        self.row_target(row, hwm is not None and hwm < TARGET_RSS_MB and all(x == want for x in got),
+                        f"daemon peak RSS (VmHWM, most of {len(got)} runs) {_mb(hwm)} < {TARGET_RSS_MB:g} MB, "
+                        "sha256 right")
+
+    def _s3_big_cp(self, bucket: str, mb: int, src: str, want: str) -> None:
+        landed: list[bool] = []
+
+        def awsfs_once(rep):
+            key = f"in-awsfs-{rep}.bin"
+            out = self.awsfs_cold(["cp", src, f"s3/{bucket}/{key}"])
+            landed.append(self.s3_sha256(bucket, key) == want)
+            return out
+
+        def upload(rep):
+            def run(mk):
+                with open(src, "rb") as f:
+                    mk("s3").upload_fileobj(f, bucket, f"in-boto3-{rep}.bin")
+                return None
+            return run
+
+        def after(rep):
+            landed_b3.append(self.s3_sha256(bucket, f"in-boto3-{rep}.bin") == want)
+            self.s3_delete(bucket, [f"in-awsfs-{rep}.bin", f"in-boto3-{rep}.bin"])
+        landed_b3: list[bool] = []
+        row = self.compare(f"s3 cp {mb} MB in", "cold (fresh mount; a new key)", f"cp {mb}MB-FILE MNT/s3/<bucket>/",
+                           awsfs_once,
+                           {"upload_fileobj": ("upload_fileobj (default TransferConfig: 8 MB parts, 10 threads)",
+                                               upload)},
+                           check=lambda aw, b3: {"awsfs_sha256_ok": all(landed), "boto3_sha256_ok": all(landed_b3),
+                                                 "source": fs_type(src),
+                                                 "daemon_hwm_mb": round(aw.get("daemon_hwm_mb") or 0, 1)},
+                           after_rep=after)
+        hwm = row["awsfs"].get("daemon_hwm_mb")
+        self.row_target(row, hwm is not None and hwm < TARGET_RSS_MB and all(landed),
+                        f"daemon peak RSS (VmHWM, most of {len(landed)} runs) {_mb(hwm)} < {TARGET_RSS_MB:g} MB, "
+                        "sha256 of what landed right")
+
+    def bench_s3_cp_small(self) -> None:
+        n = self.a.s3_files
+        bucket = self.s3_bucket("cp", [("README.txt", b"an object already there\n")])
+        made: dict[int, int] = {}
+
+        def content(i: int, who: str) -> bytes:
+            line = f"{who} file {i:06d} ".encode()
+            return (line * (1024 // len(line) + 1))[:1023] + b"\n"
+
+        def awsfs_once(rep):
+            src = tempfile.mkdtemp(prefix="awsfs-bench-cpsmall-", dir=MOUNT_BASE)
+            try:
+                for i in range(n):
+                    with open(os.path.join(src, f"f{i:06d}.txt"), "wb") as f:
+                        f.write(content(i, "awsfs"))
+                dst = f"s3/{bucket}/new-awsfs-{rep}"
+                out = self.awsfs_cold(f"mkdir {dst} && cp {src}/*.txt {dst}/", shell=True)
+            finally:
+                shutil.rmtree(src, ignore_errors=True)
+            made[rep] = len(self.s3_keys(bucket, f"new-awsfs-{rep}/"))
+            return out
+
+        def loop(rep, conditional=True):
+            src = tempfile.mkdtemp(prefix="awsfs-bench-cpsmall-", dir=MOUNT_BASE)
+            for i in range(n):
+                with open(os.path.join(src, f"f{i:06d}.txt"), "wb") as f:
+                    f.write(content(i, "boto3"))
+            tag = "ifnonematch" if conditional else "plain"
+
+            def run(mk):
+                try:
+                    s3 = mk("s3")
+                    for name in sorted(os.listdir(src)):
+                        with open(os.path.join(src, name), "rb") as f:
+                            extra = {"IfNoneMatch": "*"} if conditional else {}
+                            s3.put_object(Bucket=bucket, Key=f"new-{tag}-{rep}/{name}", Body=f.read(),
+                                          ContentType="text/plain", **extra)
+                    return n
+                finally:
+                    shutil.rmtree(src, ignore_errors=True)
+            return run
+
+        def after(rep):
+            self.s3_delete(bucket, [o["Key"] for o in self.s3_keys(bucket, "new-")])
+        row = self.compare(f"s3 cp {n} small files", "cold (fresh mount; a new prefix)",
+                           f"mkdir MNT/s3/<bucket>/new && cp SRC/*.txt MNT/s3/<bucket>/new/ ({n} x 1 KB)",
+                           awsfs_once,
+                           {"put_if_none_match": (f"{n} x put_object with IfNoneMatch '*' (awsfs's semantics: a new "
+                                                  "file never clobbers an object)", loop),
+                            "put": (f"{n} x put_object", lambda rep: loop(rep, conditional=False))},
+                           check=lambda aw, b3: {"objects_created_by_awsfs": sorted(set(made.values())), "wanted": n},
+                           after_rep=after)
+        ratio = row["ratio"]
+        row["targets"]["time"] = "PASS" if ratio is not None and ratio <= TARGET_RATIO_S3_CP_SMALL else "MISS"
+        ops = row["awsfs"]["ops"]
+        self.row_target(row, ratio is not None and ratio <= TARGET_RATIO_S3_CP_SMALL and ops.get("s3:PutObject") == n
+                        and all(v == n for v in made.values()),
+                        f"wall time <= {TARGET_RATIO_S3_CP_SMALL}x boto3 ({fmt_ratio(ratio)}), {n} PutObject, {n} "
+                        f"objects created (awsfs: {fmt_ops(ops)})")
+
+
 ROWS = {
     "ls-instances": Bench.bench_ls_instances,
     "ls-table": Bench.bench_ls_table,
@@ -842,6 +1222,11 @@ ROWS = {
     "find": Bench.bench_find,
     "stat": Bench.bench_stat,
     "big": Bench.bench_big,  # only with --big-items N
+    "s3-ls": Bench.bench_s3_ls,
+    "s3-find": Bench.bench_s3_find,
+    "s3-grep": Bench.bench_s3_grep,
+    "s3-big": Bench.bench_s3_big,
+    "s3-cp-small": Bench.bench_s3_cp_small,
 }
 
 
@@ -849,6 +1234,22 @@ ROWS = {
 
 def _creds() -> dict:
     return {"aws_access_key_id": CREDS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDS["AWS_SECRET_ACCESS_KEY"]}
+
+
+def fs_type(path: str) -> str:
+    """The type of the filesystem ``path`` is on (from /proc/mounts: the longest mount point above it)."""
+    best, kind = "", "?"
+    real = os.path.realpath(path)
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                parts = line.split()
+                mnt = parts[1].replace("\\040", " ")
+                if (real == mnt or real.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, kind = mnt, parts[2]
+    except OSError:
+        pass
+    return f"{kind} ({best})"
 
 
 def _zombie(pid: int) -> bool:
@@ -984,7 +1385,12 @@ def print_report(b: Bench, params: dict) -> None:
                                params["repeat"]))
     w("AWS calls are counted by the latency proxy. cold = a fresh awsfs mount, nothing cached. boto3 = the best\n"
       "hand-written code (clients created inside the timed section, like awsfs's). floor = the same command on a\n"
-      "trivial in-memory mfusepy filesystem with the same number and size of files (kernel + binding cost).\n\n")
+      "trivial in-memory mfusepy filesystem with the same number and size of files (kernel + binding cost).\n")
+    if any(r["row"].startswith("s3 ") for r in b.rows):
+        w("S3: %d objects in the ls prefix and the find bucket (%d prefixes), grep over %d, %d MB cat/cp, cp of %d "
+          "files of 1 KB\n" % (params["s3_objects"], params["s3_prefixes"], params["s3_grep_objects"],
+                               params["s3_big_mb"], params["s3_files"]))
+    w("\n")
     head = ["row", "state", "awsfs command", "awsfs calls", "awsfs s", "boto3 calls", "boto3 s", "ratio", "floor s",
             "calls", "time"]
     table = []
@@ -1050,7 +1456,7 @@ def print_report(b: Bench, params: dict) -> None:
             w(f"    (for reference) {ref['code']}: {ref['calls']} calls, {ref['seconds']:.3f}s\n")
         if r["check"]:
             w(f"    check: {', '.join(f'{k}={v}' for k, v in r['check'].items())}\n")
-        for k in ("error", "note"):
+        for k in ("error", "note", "target"):
             if r["targets"].get(k):
                 w(f"    {k.upper()}: {r['targets'][k]}\n")
 
@@ -1066,6 +1472,11 @@ def print_report(b: Bench, params: dict) -> None:
             w("  (README.md, \"Benchmark\", says which misses are expected and why: the boto3 minimum is the\n"
               "   fewest calls of any strategy, e.g. a Scan for `cat`, while the time is the fastest one's;\n"
               "   `cp` must learn whether its targets exist. --quick runs each row once: timings are noisy.)\n")
+    own = [r for r in b.rows if r["targets"].get("row")]
+    if own:
+        missed = [r["row"] for r in own if r["targets"]["row"] == "MISS"]
+        w(f"  the S3 rows' own targets (TARGET: lines): {'MISS' if missed else 'PASS'}"
+          + (f" ({', '.join(missed)})" if missed else "") + "\n")
     if st:
         w(f"  cached stat >= {TARGET_STAT}x trivial filesystem: {st['target']} ({fmt_ratio(st['ratio'])})\n")
     if rss:
@@ -1116,12 +1527,23 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--stat-seconds", type=float, default=2.0, help="length of each stat loop (default 2)")
     p.add_argument("--big-items", type=int, default=0, metavar="N",
                    help="also seed a table of N items (e.g. 100000) and measure ls -f | head and ls -f | wc -l")
+    p.add_argument("--s3-objects", type=int, default=10000,
+                   help="objects in the s3-ls prefix and in the s3-find bucket (default 10000, --quick 1000)")
+    p.add_argument("--s3-prefixes", type=int, default=50,
+                   help="prefixes the s3-find bucket's objects are in (default 50, --quick 10)")
+    p.add_argument("--s3-grep-objects", type=int, default=2000,
+                   help="small objects s3-grep reads (default 2000, --quick 200)")
+    p.add_argument("--s3-big-mb", type=int, default=256,
+                   help="size of the object s3-big reads and of the file it writes (default 256, --quick 32)")
+    p.add_argument("--s3-files", type=int, default=1000,
+                   help="1 KB files s3-cp-small copies into a new prefix (default 1000, --quick 100)")
     p.add_argument("--repeat", type=int, default=3,
                    help="runs of each row, awsfs and boto3 alternating; wall times are medians (default 3, --quick 1)")
     p.add_argument("--no-floor", action="store_true",
                    help="skip the floor measurements (the same command on a trivial mfusepy filesystem)")
     p.add_argument("--quick", action="store_true",
-                   help="small sizes (200 items, 50 instances, cat/cp 50 files, one repetition)")
+                   help="small sizes (200 items, 50 instances, cat/cp 50 files; S3: 1,000 objects in 10 "
+                        "prefixes, grep 200, 32 MB, cp 100 files; one repetition)")
     p.add_argument("--only", default="", help=f"comma-separated rows to run (of {', '.join(ROWS)})")
     p.add_argument("--json", default="bench-results.json", help="where to write results (default ./bench-results.json)")
     p.add_argument("--awsfs-args", default="", metavar="ARGS",
@@ -1133,6 +1555,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         a.instances = min(a.instances, 50) if "--instances" in (argv or sys.argv) else 50
         a.files = min(a.files, 50) if "--files" in (argv or sys.argv) else 50
         a.stat_seconds = min(a.stat_seconds, 1.0)
+        for opt, small in (("s3_objects", 1000), ("s3_prefixes", 10), ("s3_grep_objects", 200), ("s3_big_mb", 32),
+                           ("s3_files", 100)):
+            given = "--" + opt.replace("_", "-") in (argv or sys.argv)
+            setattr(a, opt, min(getattr(a, opt), small) if given else small)
         a.repeat = a.repeat if "--repeat" in (argv or sys.argv) else 1
     a.files = max(1, min(a.files, a.items))
     a.repeat = max(1, a.repeat)
@@ -1146,7 +1572,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if unknown:
         print(f"bench: unknown rows {unknown}; choose from {', '.join(ROWS)}", file=sys.stderr)
         return 2
-    for tool in ("fusermount", "ls", "grep", "cat", "cp", "find"):
+    for tool in ("fusermount", "ls", "grep", "cat", "cp", "find", "du", "sha256sum"):
         if not shutil.which(tool):
             print(f"bench: {tool} is missing (scripts/install sets things up)", file=sys.stderr)
             return 2
@@ -1160,14 +1586,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     signal.signal(signal.SIGHUP, on_term)
 
     params = {k: getattr(a, k) for k in ("latency_ms", "items", "instances", "files", "region", "stat_seconds",
-                                          "big_items", "quick", "repeat", "awsfs_args")}
+                                          "big_items", "quick", "repeat", "awsfs_args", "s3_objects", "s3_prefixes",
+                                          "s3_grep_objects", "s3_big_mb", "s3_files")}
     started = datetime.datetime.now(datetime.timezone.utc)
     b = Bench(a)
     error = None
     ok = False
     try:
         b.start()
-        b.seed()
+        if not only or any(not x.startswith("s3-") for x in only):  # the S3 rows seed their own buckets
+            b.seed()
         for name, fn in ROWS.items():
             if (only and name not in only) or (name == "big" and not a.big_items):
                 continue

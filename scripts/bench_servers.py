@@ -6,8 +6,11 @@
     A latency-injecting HTTP/1.1 keep-alive proxy in front of ``127.0.0.1:P``. Every request
     waits ``latency-ms`` and is then forwarded; requests are counted per AWS operation
     (``service:Operation``, from ``X-Amz-Target`` for JSON protocols or ``Action=`` for query
-    protocols). ``GET /__bench/counts`` answers the counters (not forwarded, not counted);
-    ``POST /__bench/latency?ms=N`` changes the delay.
+    protocols; S3's REST calls by method, path and query word, ``s3:GetObject`` etc., with the
+    table of tests/faultproxy.py). ``GET /__bench/counts`` answers the counters (not forwarded, not
+    counted); ``POST /__bench/latency?ms=N`` changes the delay. Bodies are buffered whole, both
+    ways (read once, written once: linear in their size); a HEAD answer keeps upstream's
+    Content-Length (the object's size) and has no body.
 
 Both print ``READY <port>`` on stdout once listening and exit when stdin closes (the parent
 died or is done), so no server outlives the benchmark.
@@ -26,13 +29,18 @@ import sys
 import threading
 import time
 from collections import Counter
+from typing import Optional
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"  # never any other address
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from faultproxy import S3_OPS, s3_operation  # noqa: E402  (S3's REST calls: one table, shared with the tests)
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "content-length"}
+              "transfer-encoding", "upgrade", "content-length", "expect"}  # the proxy answers 100-continue itself
+ONE_WRITE = 64 << 10  # answers up to this size go out in one write (headers and body together)
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -78,8 +86,9 @@ def serve_moto() -> None:
 
 # -- the proxy ----------------------------------------------------------------------------------
 
-def operation_of(headers, body: bytes, path: str) -> str:
-    """``service:Operation`` of an AWS request (botocore's names, e.g. ``dynamodb:Scan``)."""
+def operation_of(headers, body: bytes, path: str, method: str = "POST") -> str:
+    """``service:Operation`` of an AWS request (botocore's names, e.g. ``dynamodb:Scan``,
+    ``s3:ListObjectsV2``)."""
     service = ""
     m = _SCOPE.search(headers.get("Authorization", "") or "")
     if m:
@@ -103,7 +112,12 @@ def operation_of(headers, body: bytes, path: str) -> str:
                 action = None
     if action:
         return f"{service or 'unknown'}:{action}"
-    return f"{service or 'unknown'}:{headers.get('Host', '')}{urlsplit(path).path}"
+    if service == "s3":  # REST: the method, the path (path-style /bucket/key) and a query word name it
+        url = urlsplit(path)
+        op = s3_operation(method, url.path, parse_qs(url.query, keep_blank_values=True), headers)
+        if op in S3_OPS.values():
+            return f"s3:{op}"
+    return f"{service or 'unknown'}:{method} {headers.get('Host', '')}{urlsplit(path).path}"
 
 
 class Proxy(ThreadingHTTPServer):
@@ -165,16 +179,25 @@ class ProxyHandler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def _send(self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes) -> None:
+    def _send(self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes,
+              length: Optional[int] = None) -> None:
+        """The answer, with a Content-Length of ``len(data)``, or ``length`` (a HEAD answer's is
+        the object's size: its body is empty and none is written)."""
         head = [f"HTTP/1.1 {status} {reason}"]
         for k, v in headers:
             if k.lower() not in HOP_BY_HOP:
                 head.append(f"{k}: {v}")
-        head.append(f"Content-Length: {len(data)}")
+        head.append(f"Content-Length: {len(data) if length is None else length}")
         if self.close_connection:
             head.append("Connection: close")
-        # one write: headers and body together
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if self.command == "HEAD":
+            self.wfile.write(raw)
+        elif len(data) <= ONE_WRITE:
+            self.wfile.write(raw + data)  # one write: headers and body together
+        else:
+            self.wfile.write(raw)         # a big body is not copied to prepend the headers
+            self.wfile.write(data)
         self.wfile.flush()
 
     def _control(self) -> None:
@@ -190,7 +213,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/__bench/"):
             self._control()
             return
-        self.server.count(operation_of(self.headers, body, self.path))
+        self.server.count(operation_of(self.headers, body, self.path, self.command))
         if self.server.latency > 0:
             time.sleep(self.server.latency)
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
@@ -219,7 +242,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
         if resp.will_close:
             conn.close()
-        self._send(resp.status, resp.reason, resp.getheaders(), data)
+        length = None
+        if self.command == "HEAD":  # its Content-Length is the object's size, not the empty body's
+            length = int(resp.getheader("Content-Length") or 0)
+        self._send(resp.status, resp.reason, resp.getheaders(), data, length)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 

@@ -149,19 +149,57 @@ def test_a_failed_multipart_save_is_aborted_and_leaves_the_old_object(s3fs, boto
     b = bucket()
     put(boto, b, "big", b"old")
     read(s3fs, f"/s3/{b}/big")
-    real = s3fs.aws.call_many
+    real_call, real_many = s3fs.aws.call, s3fs.aws.call_many
 
-    def failing(service, region, op, params, timeout=None):
-        if op == "UploadPart" and any(p["PartNumber"] == 2 for p in params):
+    def broken(params):
+        if params.get("PartNumber") == 2:
             raise FsError(errno.EIO, "s3:UploadPart: connection reset")
-        return real(service, region, op, params, timeout)
-    monkeypatch.setattr(s3fs.aws, "call_many", failing)
-    monkeypatch.setattr(s3, "PARTS_AT_ONCE", 1)
+    monkeypatch.setattr(s3fs.aws, "call", lambda svc, region, op, **p: (broken(p), real_call(svc, region, op, **p))[1])
+    monkeypatch.setattr(s3fs.aws, "call_many", lambda svc, region, op, params, timeout=None: (
+        [broken(p) for p in params], real_many(svc, region, op, params, timeout))[1])
     with pytest.raises(FsError) as e:
-        save(s3fs, f"/s3/{b}/big", os.urandom(11 << 20))
+        save(s3fs, f"/s3/{b}/big", os.urandom(11 << 20))  # sent early, then again at the save: both fail
     assert e.value.errno == errno.EIO and get(boto, b, "big") == b"old"
-    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []  # aborted
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []  # both aborted
     assert "connection reset" in read(s3fs, "/.awsfs/errors").decode()
+
+
+def test_a_big_new_object_goes_up_while_it_is_written_and_a_seek_back_is_still_saved_whole(s3fs, boto, bucket,
+                                                                                            monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "PART", 5 << 20)
+    b = bucket()
+    s3fs.listdir(f"/s3/{b}")
+    blob = bytearray(os.urandom(16 << 20))
+    path = f"/s3/{b}/stream.bin"
+    fh = s3fs.create(path, 0o644, W | os.O_CREAT)
+    for offset in range(0, len(blob), 1 << 20):                  # sequential, like cp
+        s3fs.write(path, bytes(blob[offset:offset + (1 << 20)]), offset, fh)
+    ups = boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", [])
+    assert len(ups) == 1                                         # under way before the close
+    sent = boto("s3").list_parts(Bucket=b, Key="stream.bin", UploadId=ups[0]["UploadId"]).get("Parts", [])
+    assert 1 <= len(sent) <= 2 and get(boto, b, "stream.bin") is None  # nothing visible yet
+    s3fs.flush(path, fh)
+    s3fs.release(path, fh)
+    assert get(boto, b, "stream.bin") == bytes(blob)
+    assert s3fs.aws.calls["s3:CreateMultipartUpload"] == 1
+    # a writer that goes back below what was sent: the early upload is dropped, the save is whole
+    fh = s3fs.open(path, W | os.O_TRUNC)
+    for offset in range(0, len(blob), 1 << 20):
+        s3fs.write(path, bytes(blob[offset:offset + (1 << 20)]), offset, fh)
+    blob[100:104] = b"EDIT"
+    s3fs.write(path, b"EDIT", 100, fh)
+    s3fs.flush(path, fh)
+    s3fs.release(path, fh)
+    assert get(boto, b, "stream.bin") == bytes(blob)
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []
+    # a writer that goes away without a save leaves no upload behind
+    fh = s3fs.open(path, W | os.O_TRUNC)
+    s3fs.write(path, os.urandom(11 << 20), 0, fh)
+    assert len(boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", [])) == 1
+    s3fs.release(path, fh)                                       # (no flush: the kernel always flushes; a crash)
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []
+    assert get(boto, b, "stream.bin") == bytes(blob)
 
 
 def test_rm_mv_rmdir_of_a_marker_and_content_type_by_setxattr(s3fs, boto, bucket):

@@ -412,6 +412,63 @@ def md5_etag(data: Any) -> str:
     return f'"{h.hexdigest()}"'
 
 
+class Early:
+    """A multipart upload sent while the writer goes on: each 8 MB part once the writer is past it
+    (eight at most in flight: the writer waits, memory stays bounded). A write below what was sent
+    (a seek back) spoils it: the save then sends everything. The save completes it; a writer that
+    goes away without saving aborts it (Spool.close)."""
+
+    _pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
+    _pool_lock = threading.Lock()
+
+    def __init__(self, node: "ObjectFile", params: dict) -> None:
+        self.node, self.region = node, node.region()
+        self.bucket, self.key = node.params["bucket"], node.params["key"]
+        self.upload = node.aws.call("s3", self.region, "CreateMultipartUpload", **params)["UploadId"]
+        self.sent: list[concurrent.futures.Future] = []
+        self.spoiled = False
+
+    @classmethod
+    def pool(cls) -> concurrent.futures.ThreadPoolExecutor:
+        with cls._pool_lock:
+            if cls._pool is None:
+                cls._pool = concurrent.futures.ThreadPoolExecutor(PARTS_AT_ONCE, thread_name_prefix="awsfs-s3-up")
+            return cls._pool
+
+    def grow(self, data: Any) -> None:
+        if data.low < len(self.sent) * PART:  # written below what was sent, since the last look
+            self.spoiled = True
+        data.mark()
+        while not self.spoiled and len(data) > (len(self.sent) + 1) * PART:  # part n is not the last one
+            n = len(self.sent)
+            body = data[n * PART:(n + 1) * PART]
+            self.sent.append(self.pool().submit(contextvars.copy_context().run, self.node.aws.call, "s3",
+                                                self.region, "UploadPart", Bucket=self.bucket, Key=self.key,
+                                                UploadId=self.upload, PartNumber=n + 1, Body=body))
+            waiting = [f for f in self.sent if not f.done()]
+            if len(waiting) >= PARTS_AT_ONCE:
+                concurrent.futures.wait(waiting, return_when=concurrent.futures.FIRST_COMPLETED)
+
+    def parts(self, data: Any) -> Optional[list[dict]]:
+        """The parts sent, if they still hold ``data``'s bytes and all went up (else None)."""
+        if self.spoiled or data.low < len(self.sent) * PART:
+            return None
+        try:
+            return [{"PartNumber": n + 1, "ETag": f.result()["ETag"]} for n, f in enumerate(self.sent)]
+        except FsError:
+            return None
+
+    def drop(self) -> None:
+        for f in self.sent:
+            f.cancel()
+        concurrent.futures.wait(self.sent)
+        try:
+            self.node.aws.call("s3", self.region, "AbortMultipartUpload", Bucket=self.bucket, Key=self.key,
+                               UploadId=self.upload)
+        except FsError:
+            pass  # S3 drops an unfinished upload by the bucket's lifecycle rules, or it lingers unseen
+
+
 class ObjectFile(Document):
     streamed, what, service_name = True, "object", "S3"
     max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
@@ -514,6 +571,31 @@ class ObjectFile(Document):
             m.params.setdefault("ContentType", kind)
         return m
 
+    def written(self, data: Any) -> None:
+        """Past one part, a new object (or one written over whole) goes up while it is written."""
+        if data.early is None and len(data) > 2 * PART and data.low == 0:
+            data.mark()
+            try:
+                data.early = Early(self, self.upload_params())
+            except FsError:
+                data.early = False  # not now: the save sends it all
+        if data.early:
+            data.early.grow(data)
+
+    def upload_params(self) -> dict:
+        """What a new upload is created with: the replaced object's content type and metadata, or
+        the content type the name suggests."""
+        bucket, key = self.params["bucket"], self.params["key"]
+        try:
+            head = self.aws.call("s3", self.region(), "HeadObject", Bucket=bucket, Key=key)
+            kept = {k: head[k] for k in KEPT_HEADERS if head.get(k)}
+        except FsError as e:
+            if e.errno != errno.ENOENT:
+                raise
+            kind = mimetypes.guess_type(key)[0]
+            kept = {"ContentType": kind} if kind else {}
+        return {"Bucket": bucket, "Key": key, **kept}
+
     def upload(self, data: Any, what: str) -> Mutation:
         """One PutObject; above one part, a multipart upload whose parts go up after the check and
         which the mutation completes (or aborts: nothing of a failed save stays)."""
@@ -531,10 +613,17 @@ class ObjectFile(Document):
 
         def send_parts() -> None:
             conditions = {k: m.params.pop(k) for k in ("IfMatch", "IfNoneMatch") if k in m.params}
-            upload = self.aws.call("s3", region, "CreateMultipartUpload", **m.params)["UploadId"]
+            early, data.early = getattr(data, "early", None), None
+            parts = early.parts(data) if early else None
+            if parts is None:
+                if early:
+                    early.drop()
+                parts, upload = [], self.aws.call("s3", region, "CreateMultipartUpload", **m.params)["UploadId"]
+            else:
+                upload = early.upload  # sent while it was written: only the rest goes now
             m.params = {"Bucket": bucket, "Key": key, "UploadId": upload, **conditions}
-            parts, count = [], -(-size // PART)
-            for first in range(0, count, PARTS_AT_ONCE):  # memory: PARTS_AT_ONCE parts at most
+            count = -(-size // PART)
+            for first in range(len(parts), count, PARTS_AT_ONCE):  # memory: PARTS_AT_ONCE parts at most
                 batch = [{"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": n + 1,
                           "Body": data[n * PART:(n + 1) * PART]} for n in range(first, min(count, first + PARTS_AT_ONCE))]
                 answers = self.aws.call_many("s3", region, "UploadPart", batch)
