@@ -211,8 +211,14 @@ class Aws:
         """One page of a paginated call through :meth:`call`, from ``token`` (None: the first):
         ``(page, next token)``, the next token None after the last page."""
         paging = self.paging(service, operation)
-        page = self.call(service, region, operation, **({**params, paging.token_in: token} if token else params))
-        following = page.get(paging.token_out)
+        if isinstance(paging.token_in, list):  # a token of several fields (S3's KeyMarker, VersionIdMarker)
+            asked = {**params, **{k: v for k, v in zip(paging.token_in, token or ()) if v is not None}}
+            page = self.call(service, region, operation, **asked)
+            following = tuple(page.get(k) for k in paging.token_out)
+            following = following if any(v is not None for v in following) else None
+        else:
+            page = self.call(service, region, operation, **({**params, paging.token_in: token} if token else params))
+            following = page.get(paging.token_out)
         if paging.more is not None and not page.get(paging.more):
             following = None
         elif paging.more is not None and not following:  # "more to come" with no way to ask for it
@@ -258,8 +264,8 @@ def _log_retry(service: str, operation: str, region: str) -> Callable[[RetryCall
 
 @dataclass(frozen=True)
 class Paging:
-    token_in: str
-    token_out: str
+    token_in: Any   #: a field name, or a list of them (a token of several fields)
+    token_out: Any
     result_key: str            #: where a page's entries are
     more: Optional[str] = None  #: the field saying more pages follow (when the token does not)
 

@@ -2,6 +2,7 @@
 import errno
 import hashlib
 import os
+import time
 
 import pytest
 
@@ -177,8 +178,11 @@ def test_a_big_new_object_goes_up_while_it_is_written_and_a_seek_back_is_still_s
         s3fs.write(path, bytes(blob[offset:offset + (1 << 20)]), offset, fh)
     ups = boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", [])
     assert len(ups) == 1                                         # under way before the close
-    sent = boto("s3").list_parts(Bucket=b, Key="stream.bin", UploadId=ups[0]["UploadId"]).get("Parts", [])
-    assert 1 <= len(sent) <= 2 and get(boto, b, "stream.bin") is None  # nothing visible yet
+    deadline, sent = time.monotonic() + 10, []
+    while len(sent) < 3 and time.monotonic() < deadline:  # the three whole parts go up in the background
+        sent = boto("s3").list_parts(Bucket=b, Key="stream.bin", UploadId=ups[0]["UploadId"]).get("Parts", [])
+        time.sleep(0.05)
+    assert len(sent) == 3 and get(boto, b, "stream.bin") is None  # nothing visible before the close
     s3fs.flush(path, fh)
     s3fs.release(path, fh)
     assert get(boto, b, "stream.bin") == bytes(blob)
@@ -235,3 +239,21 @@ def test_keys_that_cannot_be_paths_are_not_listed_and_said_where_they_are(s3fs, 
     errors = read(s3fs, "/.awsfs/errors").decode()
     assert "under 'a//'" in errors and "object 'same'" in errors and "x" * 300 in errors
     assert "under 'dot/./'" in errors and "list-objects-v2" in errors
+
+
+def test_the_versions_of_an_object_are_listed_and_readable_in_a_hidden_place(s3fs, boto, bucket):
+    b = bucket()
+    boto("s3").put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    ids = [put(boto, b, "docs/a.txt", f"v{n}\n".encode())["VersionId"] for n in range(3)]
+    put(boto, b, "docs/a.txt.bak", b"other key")
+    d = f"/s3/{b}/.versions/docs/a.txt"
+    assert sorted(s3fs.listdir(d)) == sorted(ids)            # only that key's, not a.txt.bak's
+    assert [read(s3fs, f"{d}/{i}") for i in ids] == [b"v0\n", b"v1\n", b"v2\n"]
+    assert s3fs.getattr(f"{d}/{ids[0]}").size == 3
+    assert ".versions" not in s3fs.listdir(f"/s3/{b}")        # hidden: find and grep -r stay out of it
+    with pytest.raises(FsError) as e:
+        save(s3fs, f"{d}/{ids[0]}", b"x")
+    assert e.value.errno in (errno.EACCES, errno.EROFS, errno.EPERM)
+    with pytest.raises(FsError) as e:
+        s3fs.listdir(f"/s3/{b}/.versions/docs/nope")
+    assert e.value.errno == errno.ENOENT

@@ -17,6 +17,8 @@
   Up to 8 MB it is one PutObject; above, a multipart upload of 8 MB parts sent eight at a time,
   completed only once all are up, aborted when anything fails (the old object stays as it was).
   Content-Type and user metadata are kept across a save.
+* ``.versions/<key>/`` (not listed) holds the key's versions, each readable by its version id
+  (ListObjectVersions, GetObject VersionId), read-only.
 * ``rm`` is DeleteObject; ``rmdir`` deletes a ``dir/`` marker; ``mkdir`` stays local until an object
   is written under it; ``mv`` is CopyObject (CopySourceIfMatch) then DeleteObject, up to 5 GB
   (above: EXDEV, so ``mv`` copies through the mount). ``setfattr -n user.s3.content-type`` is
@@ -687,6 +689,79 @@ class Attrs(Mapping):
         return len(self._all())
 
 
+# -- versions: s3/<bucket>/.versions/<key>/<version id> ------------------------------------------------
+
+class Versions(Collection):
+    """The versions of one key (ListObjectVersions, its prefix, only that key), newest first."""
+    root, service, op, name = ROOT, "s3", "ListObjectVersions", "@versions"
+
+    def __init__(self, ctx: Any, bucket: str, key: str) -> None:
+        super().__init__(ctx, region_of(ctx, bucket), bucket, "@versions", key)
+        self.bucket, self.key_name = bucket, key
+
+    def list_params(self) -> dict[str, Any]:
+        return {"Bucket": self.bucket, "Prefix": self.key_name}
+
+    def entries(self, page: dict) -> list[tuple[str, Any]]:
+        return [(v["VersionId"], _entry(v["Key"], v["Size"], v["LastModified"], v["ETag"], v.get("StorageClass")))
+                for v in page.get("Versions", []) if v["Key"] == self.key_name]
+
+
+def versions_node(ctx: Any, path: str, bucket: str, key: str) -> Node:
+    """``.versions/<key>``: a directory of the key's versions; ``.versions/<key>/<id>``: one of them."""
+    bucket_entry(ctx, bucket, path)
+    head, _, last = key.rpartition("/")
+    if head and Versions(ctx, bucket, head).listing().get(last) is not None:
+        return VersionFile(ctx, path, bucket=bucket, key=head, version=last)
+    return VersionsDir(ctx, path, bucket=bucket, key=key)
+
+
+class VersionsDir(Dir):
+    def listing(self) -> Any:
+        return Versions(self.ctx, self.params["bucket"], self.params["key"]).listing()
+
+    def check(self) -> None:
+        self.listing().ensure()
+        if not self.listing().has_entries():
+            raise enoent(self.path, "no versions of such an object")
+
+    def entries(self) -> list[tuple[str, Any]]:
+        return [(vid, FILE) for vid in self.listing().all()]
+
+
+class VersionFile(File):
+    """One version of an object, read-only, read by ranges like the object."""
+    streamed = True
+
+    def region(self) -> str:
+        return region_of(self.ctx, self.params["bucket"])
+
+    def entry(self) -> dict:
+        got = Versions(self.ctx, self.params["bucket"], self.params["key"]).listing().get(self.params["version"])
+        if got is None:
+            raise enoent(self.path, "no such version")
+        return got
+
+    def check(self) -> None:
+        self.entry()
+
+    def size(self) -> int:
+        return self.entry()["Size"]
+
+    def mtime_hint(self) -> Optional[float]:
+        return self.entry()["LastModified"].timestamp()
+
+    def read(self, offset: int, size: int) -> bytes:
+        e, end = self.entry(), min(offset + size, self.size())
+        if offset >= end:
+            return b""
+        return self.aws.call("s3", self.region(), "GetObject", Bucket=self.params["bucket"], Key=e["Key"],
+                             VersionId=self.params["version"], Range=f"bytes={offset}-{end - 1}")["Body"]
+
+    def content(self) -> bytes:
+        return self.read(0, self.size())
+
+
 REQUIRED = {
     ("s3", "ListObjectsV2"): ("IsTruncated",),
     ("s3", "HeadObject"): ("ETag", "ContentLength"),
@@ -706,5 +781,6 @@ ROUTES = [
     ("/s3", BucketsDir),
     ("/s3/{bucket}", bucket_dir),
     ("/s3/{bucket}/.bucket.json", BucketInfo),
+    ("/s3/{bucket}/.versions/{key...}", versions_node),
     ("/s3/{bucket}/{key...}", node),
 ]
