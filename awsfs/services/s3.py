@@ -471,18 +471,15 @@ class Early:
             pass  # S3 drops an unfinished upload by the bucket's lifecycle rules, or it lingers unseen
 
 
-class ObjectFile(Document):
-    streamed, what, service_name = True, "object", "S3"
-    max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
+class Listed(File):
+    """A file for one listed S3 entry (:meth:`entry`): its size and time come from the listing."""
+    streamed = True
+
+    def entry(self) -> dict:
+        raise NotImplementedError
 
     def region(self) -> str:
         return region_of(self.ctx, self.params["bucket"])
-
-    def entry(self) -> dict:
-        found = find(self.ctx, self.params["bucket"], self.params["key"], self.path)
-        if not isinstance(found, dict):
-            raise enoent(self.path, "no such object")
-        return found
 
     def check(self) -> None:
         self.entry()
@@ -493,14 +490,25 @@ class ObjectFile(Document):
     def mtime_hint(self) -> Optional[float]:
         return self.entry()["LastModified"].timestamp()
 
+    def content(self) -> bytes:
+        return self.read(0, self.size())
+
+
+class ObjectFile(Listed, Document):
+    streamed, what, service_name = True, "object", "S3"
+    max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
+
+    def entry(self) -> dict:
+        found = find(self.ctx, self.params["bucket"], self.params["key"], self.path)
+        if not isinstance(found, dict):
+            raise enoent(self.path, "no such object")
+        return found
+
     def version(self) -> str:
         return self.entry()["ETag"]
 
     def read(self, offset: int, size: int) -> bytes:
         return RANGES.read(self, offset, size)
-
-    def content(self) -> bytes:
-        return self.read(0, self.size())
 
     def where(self) -> str:
         return f"s3://{self.params['bucket']}/{self.params['key']}"
@@ -729,12 +737,8 @@ class VersionsDir(Dir):
         return [(vid, FILE) for vid in self.listing().all()]
 
 
-class VersionFile(File):
-    """One version of an object, read-only, read by ranges like the object."""
-    streamed = True
-
-    def region(self) -> str:
-        return region_of(self.ctx, self.params["bucket"])
+class VersionFile(Listed):
+    """One version of an object, read-only, read by ranges."""
 
     def entry(self) -> dict:
         got = Versions(self.ctx, self.params["bucket"], self.params["key"]).listing().get(self.params["version"])
@@ -742,24 +746,12 @@ class VersionFile(File):
             raise enoent(self.path, "no such version")
         return got
 
-    def check(self) -> None:
-        self.entry()
-
-    def size(self) -> int:
-        return self.entry()["Size"]
-
-    def mtime_hint(self) -> Optional[float]:
-        return self.entry()["LastModified"].timestamp()
-
     def read(self, offset: int, size: int) -> bytes:
         e, end = self.entry(), min(offset + size, self.size())
         if offset >= end:
             return b""
         return self.aws.call("s3", self.region(), "GetObject", Bucket=self.params["bucket"], Key=e["Key"],
                              VersionId=self.params["version"], Range=f"bytes={offset}-{end - 1}")["Body"]
-
-    def content(self) -> bytes:
-        return self.read(0, self.size())
 
 
 REQUIRED = {
