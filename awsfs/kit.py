@@ -197,7 +197,9 @@ class Collection:
                 if value is None:
                     raise enoent(path, self.absent)
                 return value
-        addressable = self.addressable(group, name)
+        # without a single get, only the whole listing can tell (one still being read, or read anew
+        # after a refresh, is read to its end)
+        addressable = self.addressable(group, name) if self.one is not None else None
         if addressable is False:
             raise enoent(path, self.absent)
         if addressable is None:

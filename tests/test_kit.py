@@ -523,3 +523,17 @@ def test_a_names_directory_tells_things_from_prefixes_and_makes_new_names_below_
     assert e.value.errno == errno.EINVAL and "no '!'" in e.value.reason
     assert app.allows_mkdir("logs") and not app.allows_mkdir(".x.swp") and not app.allows_mkdir("a!b")
     assert aws.calls == ["List", "List"]                       # one listing answered every question
+
+
+def test_a_collection_without_a_single_get_answers_from_its_whole_listing_even_one_being_read(toy):
+    """A lookup that finds a listing not yet read to its end (refreshed meanwhile by another
+    command) reads it on; it never asks for a single entry it has no call for."""
+    aws, ctx, _ = toy
+
+    class Listed(Notes):
+        one = None
+    listing = Listed(ctx, R).listing()
+    listing.ensure(1)                       # one page of two known: "c" is further on
+    assert not listing.complete
+    assert Listed(ctx, R).lookup("c", "/p")["Text"] == "gamma"
+    assert aws.calls == ["List", "List"]
