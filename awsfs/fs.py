@@ -444,7 +444,9 @@ class Filesystem:
             base = whiteout[1] if whiteout else self.overlay.base_for(path, self.reader())
             local = LocalFile(Spool(), time.time(), node=target, base=base)
         self.overlay.files[path] = local
-        return self._open_local(path, local, writing=True, dirty=False)
+        # a new file that may be empty is created by its close even if nothing is written (touch)
+        new_empty = local.node is not None and local.node.empty_ok and local.base is None
+        return self._open_local(path, local, writing=True, dirty=new_empty)
 
     def _open_local(self, path: str, local: LocalFile, writing: bool, dirty: bool, flags: int = 0) -> int:
         with self.overlay.lock:
@@ -607,7 +609,8 @@ class Filesystem:
         with h.lock:
             data: Buffer = h.data if h.node.streamed else bytes(h.data)  # type: ignore[assignment]
         sig = (id(data), len(data), h.mtime) if h.node.streamed else data  # what the last failure was for
-        if not len(data) and h.refused is None:
+        base = h.local.base if h.local is not None else h.base
+        if not len(data) and h.refused is None and not (h.node.empty_ok and base is None):
             if syncing:  # an editor saving an emptied buffer: say so instead of pretending
                 raise InputError(errno.EINVAL, f"{path}: an empty file cannot be saved (nothing was changed "
                                  "in AWS); to delete it, rm the file")
@@ -616,7 +619,6 @@ class Filesystem:
             raise h.refused  # what the writer was told at write(): the buffer is incomplete
         if h.failed is not None and h.failed[0] == sig:
             raise h.failed[1]
-        base = h.local.base if h.local is not None else h.base
         try:
             with self.saving(path):
                 self.tx.run(path, h.node.plan(base, data))
@@ -765,10 +767,13 @@ class Filesystem:
     def rmdir(self, path: str) -> None:
         self._writable_mount(path)
         if path in self.overlay.dirs:
-            if self.overlay.children(path) or self._exists_remote(path):
+            if self.overlay.children(path):
                 raise FsError(errno.ENOTEMPTY, f"{path}: not empty")
+            remote = self._exists_remote(path)
             self.overlay.dirs.discard(path)
-            return
+            if not remote:
+                return
+            # it exists in AWS too (things were written in it): removed there, if empty, as below
         node = self.router.resolve(self.ctx, path)
         if isinstance(node, Dir) and node.made_of_entries:
             # a directory that exists through its entries (a partition: its items) is gone with

@@ -151,6 +151,9 @@ class File(Node):
     volatile = False
     #: permission bits it may show at most (0o600: a secret's value is its owner's alone)
     mode_mask = 0o777
+    #: a new file may be empty (an S3 object: `touch`, `cp` of an empty file); an existing one is
+    #: never emptied by a writer that closes it without writing (never a save from a truncate)
+    empty_ok = False
     #: for a file being created: the permission bits its creator asked for (after its umask),
     #: or last gave it with chmod (``cp -a`` and ``mv`` create private, then chmod)
     created_mode: Optional[int] = None

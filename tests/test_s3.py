@@ -61,7 +61,8 @@ def test_buckets_prefixes_and_objects_with_sizes_from_the_listing(s3fs, boto, bu
         put(boto, b, k, k.encode() * 3)
     put(boto, e, "x", b"in eu")
     assert {b, e} <= set(s3fs.listdir("/s3"))
-    assert s3fs.listdir(f"/s3/{b}") == [".bucket.json", "a", "dir", "top.txt"]
+    assert s3fs.listdir(f"/s3/{b}") == ["a", "dir", "top.txt"]  # .bucket.json is read by name only
+    assert b'"Region": "us-east-1"' in read(s3fs, f"/s3/{b}/.bucket.json")
     assert s3fs.listdir(f"/s3/{b}/a") == ["deep", "one", "two"]
     calls = s3fs.aws.total_calls()
     st = s3fs.getattr(f"/s3/{b}/a/one")
@@ -90,7 +91,7 @@ def test_a_new_object_and_a_save_over_it_keep_its_content_type_and_metadata(s3fs
     got = boto("s3").get_object(Bucket=b, Key="page.html")
     assert (got["Body"].read(), got["ContentType"], got["Metadata"]) == (b"<p>new</p>", "text/html; charset=utf-8",
                                                                          {"owner": "web"})
-    assert sorted(s3fs.listdir(f"/s3/{b}")) == [".bucket.json", "notes", "page.html"]  # written through
+    assert sorted(s3fs.listdir(f"/s3/{b}")) == ["notes", "page.html"]  # written through
     assert s3fs.getattr(f"/s3/{b}/page.html").size == len(b"<p>new</p>")
 
 
@@ -213,7 +214,9 @@ def test_rm_mv_rmdir_of_a_marker_and_content_type_by_setxattr(s3fs, boto, bucket
     s3fs.mkdir(f"/s3/{b}/b", 0o755)
     s3fs.rename(f"/s3/{b}/a/x.txt", f"/s3/{b}/b/y.txt")
     assert get(boto, b, "a/x.txt") is None and get(boto, b, "b/y.txt") == b"x"
-    assert sorted(s3fs.listdir(f"/s3/{b}")) == [".bucket.json", "b", "empty"]  # "a" went with its object
+    assert sorted(s3fs.listdir(f"/s3/{b}")) == ["a", "b", "empty"]  # "a" stays, empty, until rmdir
+    assert s3fs.listdir(f"/s3/{b}/a") == []
+    s3fs.rmdir(f"/s3/{b}/a")
     s3fs.setxattr(f"/s3/{b}/b/y.txt", "user.s3.content-type", b"text/markdown")
     assert boto("s3").head_object(Bucket=b, Key="b/y.txt")["ContentType"] == "text/markdown"
     assert s3fs.getxattr(f"/s3/{b}/b/y.txt", "user.s3.content-type") == b"text/markdown"
@@ -225,14 +228,14 @@ def test_rm_mv_rmdir_of_a_marker_and_content_type_by_setxattr(s3fs, boto, bucket
     s3fs.rmdir(f"/s3/{b}/b")
     s3fs.rmdir(f"/s3/{b}/empty")
     assert boto("s3").list_objects_v2(Bucket=b).get("KeyCount") == 0
-    assert s3fs.listdir(f"/s3/{b}") == [".bucket.json"]
+    assert s3fs.listdir(f"/s3/{b}") == []
 
 
 def test_keys_that_cannot_be_paths_are_not_listed_and_said_where_they_are(s3fs, boto, bucket):
     b = bucket()
     for k in ("ok", "a//b", "dot/./x", "same", "same/inside", "x" * 300):
         put(boto, b, k, b"1")
-    assert s3fs.listdir(f"/s3/{b}") == [".bucket.json", "a", "dot", "ok", "same"]
+    assert s3fs.listdir(f"/s3/{b}") == ["a", "dot", "ok", "same"]
     assert s3fs.getattr(f"/s3/{b}/same").kind == "dir"     # the directory wins
     assert s3fs.listdir(f"/s3/{b}/a") == []                # "a//b" has an empty component
     assert s3fs.listdir(f"/s3/{b}/dot") == []
@@ -257,3 +260,76 @@ def test_the_versions_of_an_object_are_listed_and_readable_in_a_hidden_place(s3f
     with pytest.raises(FsError) as e:
         s3fs.listdir(f"/s3/{b}/.versions/docs/nope")
     assert e.value.errno == errno.ENOENT
+
+
+def test_touch_and_cp_of_an_empty_file_make_empty_objects_but_nothing_empties_one(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "full", b"content")
+    s3fs.listdir(f"/s3/{b}")
+    fh = s3fs.create(f"/s3/{b}/new", 0o644, W | os.O_CREAT)    # touch
+    s3fs.flush(f"/s3/{b}/new", fh)
+    s3fs.release(f"/s3/{b}/new", fh)
+    assert get(boto, b, "new") == b""
+    fh = s3fs.open(f"/s3/{b}/full", W | os.O_TRUNC)             # `: > full`, or a writer that died
+    s3fs.flush(f"/s3/{b}/full", fh)
+    s3fs.release(f"/s3/{b}/full", fh)
+    assert get(boto, b, "full") == b"content"
+
+
+def test_rmdir_keeps_a_directory_holding_keys_that_cannot_be_paths_and_a_hidden_object_comes_back(s3fs, boto,
+                                                                                                   bucket):
+    b = bucket()
+    put(boto, b, "weird/a//b", b"1")
+    put(boto, b, "dup", b"the object")
+    put(boto, b, "dup/inner", b"2")
+    assert s3fs.listdir(f"/s3/{b}/weird/a") == []
+    with pytest.raises(FsError) as e:
+        s3fs.rmdir(f"/s3/{b}/weird/a")
+    assert e.value.errno == errno.ENOTEMPTY and "'weird/a//b'" in e.value.reason
+    assert s3fs.getattr(f"/s3/{b}/dup").kind == "dir"
+    s3fs.unlink(f"/s3/{b}/dup/inner")
+    s3fs.rmdir(f"/s3/{b}/dup")
+    assert s3fs.getattr(f"/s3/{b}/dup").kind == "file" and read(s3fs, f"/s3/{b}/dup") == b"the object"
+
+
+def test_setfattr_of_user_metadata_and_storage_class(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "f", b"x", ContentType="text/plain", Metadata={"owner": "web"})
+    s3fs.setxattr(f"/s3/{b}/f", "user.s3.meta.team", b"infra")
+    s3fs.setxattr(f"/s3/{b}/f", "user.s3.storage-class", b"STANDARD_IA")
+    head = boto("s3").head_object(Bucket=b, Key="f")
+    assert head["Metadata"] == {"owner": "web", "team": "infra"} and head["ContentType"] == "text/plain"
+    assert head.get("StorageClass") == "STANDARD_IA"
+    assert s3fs.getxattr(f"/s3/{b}/f", "user.s3.meta.team") == b"infra"
+    with pytest.raises(FsError) as e:
+        s3fs.setxattr(f"/s3/{b}/f", "user.s3.storage-class", b"FAST")
+    assert e.value.errno == errno.EINVAL
+
+
+def test_touching_a_directory_refreshes_it_alone_while_other_commands_go_on(s3fs, boto, bucket):
+    """`touch dir` (rsync -a, mv and cp -a set directories' times) forgets that directory's
+    listing only: reads elsewhere in the bucket go on, and the bucket is not looked up again."""
+    import threading
+    b = bucket()
+    put(boto, b, "css/site.css", b"h1{}")
+    put(boto, b, "logs/a.log", b"GET /")
+    assert read(s3fs, f"/s3/{b}/logs/a.log") == b"GET /"
+    before = dict(s3fs.aws.calls)
+    failures = []
+
+    def loop(fn):
+        for _ in range(30):
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - every failure is the test's
+                failures.append(e)
+    threads = [threading.Thread(target=loop, args=(lambda: s3fs.utimens(f"/s3/{b}/css"),)),
+               threading.Thread(target=loop, args=(lambda: read(s3fs, f"/s3/{b}/logs/a.log"),))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert failures == []
+    spent = {k: v - before.get(k, 0) for k, v in s3fs.aws.calls.items() if v != before.get(k, 0)}
+    assert "s3:ListBuckets" not in spent and "s3:GetBucketLocation" not in spent
+    boto("s3").put_object(Bucket=b, Key="css/new.css", Body=b"x")
+    s3fs.utimens(f"/s3/{b}/css")
+    assert sorted(s3fs.listdir(f"/s3/{b}/css")) == ["new.css", "site.css"]

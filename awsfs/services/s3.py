@@ -52,6 +52,8 @@ KEEP = 12                   # ranges kept, across all readers (about 100 MB at m
 PART = 8 << 20              # bytes of a multipart upload's part; smaller objects are one PutObject
 PARTS_AT_ONCE = 8
 MAX_COPY = 5 << 30          # CopyObject's limit
+STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER",
+                   "DEEP_ARCHIVE", "REDUCED_REDUNDANCY")
 STALE = {"PreconditionFailed": errno.ESTALE}
 KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl",
                 "Metadata")  # what a save keeps of the object it replaces
@@ -65,6 +67,7 @@ class Buckets(Collection):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx, HOME)
+        self.prefix = (ROOT, "@account")  # (cache keys: no bucket is named so)
 
     def name_of(self, bucket: dict) -> str:
         return bucket["Name"]
@@ -151,6 +154,7 @@ class Objects(Collection):
     def __init__(self, ctx: Any, bucket: str, prefix: str = "") -> None:
         super().__init__(ctx, region_of(ctx, bucket), bucket, prefix)
         self.bucket, self.key_prefix = bucket, prefix
+        self.prefix = (ROOT, bucket, prefix)  # cached by bucket and directory, whatever its region
 
     def list_params(self) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Prefix": self.key_prefix, "Delimiter": "/", "MaxKeys": 1000}
@@ -221,21 +225,19 @@ def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
 
 
 def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
-    """Write-through: the object's listing shows it (or not), and every listed directory above it
-    shows the directories it is in."""
+    """Write-through: the object's listing shows it (or not), and every listed directory above a
+    new object shows the directories it is in. A directory whose last object went stays listed,
+    empty, until rmdir (as tools expect: mv and rm -r remove the files, then the directory)."""
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     objects.put(name, entry) if entry is not None else objects.drop(name)
-    while prefix:
-        here, (up, dirname) = objects.cached(), split(prefix[:-1])
-        objects = Objects(ctx, bucket, up)
-        parent = objects.cached()
+    while prefix and entry is not None:
+        up, dirname = split(prefix[:-1])
+        parent = Objects(ctx, bucket, up).cached()
         if parent is None:
             return
-        if entry is not None and parent.get(dirname) != DIRECTORY:
+        if parent.get(dirname) != DIRECTORY:
             parent.put(dirname, DIRECTORY)
-        elif entry is None and here is not None and here.complete and not here.has_entries():
-            parent.drop(dirname)  # its last object went: the prefix is no more (a marker would be listed)
         prefix = up
 
 
@@ -290,10 +292,8 @@ class PrefixDir(Dir):
             return False
 
     def entries_from(self, offset: int) -> Iterator[tuple[str, Any]]:
-        top = not self.params.get("key")
-        if top and offset == 0:
-            yield ".bucket.json", FILE
-        for name, value in self.objects().listing().iter_from(max(0, offset - top)):
+        # (.bucket.json is not listed: cp -r, rsync and grep -r of a bucket stay out of it)
+        for name, value in self.objects().listing().iter_from(offset):
             yield name, (None if value is Listing.GONE else DIR if value == DIRECTORY else FILE)  # GONE keeps its slot
 
     def entries(self) -> list[tuple[str, Any]]:
@@ -318,13 +318,26 @@ class PrefixDir(Dir):
         return self.child_for_create(name).plan_delete()
 
     def plan_rmdir(self) -> list[Mutation]:
-        """An empty directory's ``dir/`` marker goes with it (nothing else makes it exist)."""
-        if not self.marker():
-            return []
-        bucket, key = self.params["bucket"], self.prefix()
+        """Empty as listed: its ``dir/`` marker goes with it; a key below it that cannot be shown as
+        a path keeps it (ENOTEMPTY, naming the key)."""
+        bucket, prefix = self.params["bucket"], self.prefix()
         region = region_of(self.ctx, bucket)
-        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": key}, [(ROOT, region, bucket)],
-                         f"delete s3://{bucket}/{key}", repeatable=True)]
+        keys = [o["Key"] for o in self.aws.call("s3", region, "ListObjectsV2", Bucket=bucket, Prefix=prefix,
+                                                MaxKeys=2).get("Contents", [])]
+        hidden = [k for k in keys if k != prefix]
+        if hidden:
+            raise FsError(errno.ENOTEMPTY, f"{self.path}: S3 holds {hidden[0]!r} below it, which cannot be shown "
+                          f"as a path; remove it with `aws s3 rm 's3://{bucket}/{hidden[0]}'`")
+        up, name = split(prefix[:-1])
+        if _noted.get((id(self.ctx), bucket, prefix[:-1]), None) is not None:  # it hid an object: shown now
+            _noted.drop((id(self.ctx), bucket, prefix[:-1]))
+            self.ctx.cache.invalidate(Objects(self.ctx, bucket, up).key())
+        elif (parent := Objects(self.ctx, bucket, up).cached()) is not None:
+            parent.drop(name)
+        if prefix not in keys:
+            return []
+        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": prefix}, [(ROOT, bucket)],
+                         f"delete s3://{bucket}/{prefix}", repeatable=True)]
 
 
 # -- reading: ranges, read ahead, shared --------------------------------------------------------
@@ -495,7 +508,7 @@ class Listed(File):
 
 
 class ObjectFile(Listed, Document):
-    streamed, what, service_name = True, "object", "S3"
+    streamed, what, service_name, empty_ok = True, "object", "S3", True
     max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
 
     def entry(self) -> dict:
@@ -515,27 +528,39 @@ class ObjectFile(Listed, Document):
 
     def head(self) -> dict:
         bucket, key, region = self.params["bucket"], self.params["key"], self.region()
-        return self.ctx.cache.get((ROOT, region, bucket, "@meta", key, self.version()),
+        return self.ctx.cache.get((ROOT, bucket, "@meta", key, self.version()),
                                   lambda: self.aws.call("s3", region, "HeadObject", Bucket=bucket, Key=key))
 
     def xattrs(self) -> Mapping:
         return Attrs(self)
 
     def plan_setxattr(self, name: str, raw: bytes) -> list[Mutation]:
-        if name != "user.s3.content-type":
+        """``user.s3.content-type``, ``user.s3.storage-class``, ``user.s3.meta.<name>``: a CopyObject
+        of the object onto itself (checked against the ETag listed) with that changed."""
+        text, head = raw.decode("utf-8", "replace").strip(), None
+        if name == "user.s3.content-type":
+            if "/" not in text or "\n" in text:
+                raise InputError(errno.EINVAL, f"{text!r} is not a media type (like text/plain)")
+            change: dict = {"ContentType": text}
+        elif name == "user.s3.storage-class":
+            if text not in STORAGE_CLASSES:
+                raise InputError(errno.EINVAL, f"a storage class is one of {', '.join(STORAGE_CLASSES)}")
+            change = {"StorageClass": text}
+        elif name.startswith("user.s3.meta.") and name[len("user.s3.meta."):].isascii() and text.isascii():
+            head = self.head()
+            change = {"Metadata": {**(head.get("Metadata") or {}), name[len("user.s3.meta."):]: text}}
+        else:
             return super().plan_setxattr(name, raw)
-        kind = raw.decode("utf-8", "replace").strip()
-        if "/" not in kind or "\n" in kind:
-            raise InputError(errno.EINVAL, f"{kind!r} is not a media type (like text/plain)")
-        e, head, bucket, region = self.entry(), self.head(), self.params["bucket"], self.region()
+        e, head, bucket, region = self.entry(), head or self.head(), self.params["bucket"], self.region()
         kept = {k: head[k] for k in KEPT_HEADERS if head.get(k)}
         return [Mutation("s3", region, "CopyObject", {
             "Bucket": bucket, "Key": e["Key"], "CopySource": {"Bucket": bucket, "Key": e["Key"]},
-            "CopySourceIfMatch": e["ETag"], "MetadataDirective": "REPLACE", **kept, "ContentType": kind},
-            [(ROOT, region, bucket)], f"set the content type of {self.where()}", overrides=STALE, repeatable=True,
+            "CopySourceIfMatch": e["ETag"], "MetadataDirective": "REPLACE", **kept, **change},
+            [(ROOT, bucket)], f"set {name[len('user.s3.'):]} of {self.where()}", overrides=STALE, repeatable=True,
             conflict=f"{self.where()} changed since it was read; nothing was set",
-            update=lambda resp: (self.ctx.cache.invalidate((ROOT, region, bucket, "@meta", e["Key"])), written(
+            update=lambda resp: (self.ctx.cache.invalidate((ROOT, bucket, "@meta", e["Key"])), written(
                 self.ctx, bucket, e["Key"], {**e, "ETag": resp["CopyObjectResult"]["ETag"],
+                                             "StorageClass": change.get("StorageClass", e["StorageClass"]),
                                              "LastModified": datetime.now(timezone.utc)})))]
 
     # -- the document ------------------------------------------------------------------------------
@@ -613,13 +638,13 @@ class ObjectFile(Listed, Document):
 
         def update(resp: dict) -> None:
             if "ETag" not in resp:  # a verified outcome: ask anew
-                return self.ctx.cache.invalidate((ROOT, region, bucket))
+                return self.ctx.cache.invalidate((ROOT, bucket))
             written(self.ctx, bucket, key, _entry(key, size, datetime.now(timezone.utc), resp["ETag"]))
         if size <= PART:
             return Mutation("s3", region, "PutObject", {"Bucket": bucket, "Key": key, "Body": bytes(data)},
-                            [(ROOT, region, bucket)], what, update=update)
+                            [(ROOT, bucket)], what, update=update)
         m = Mutation("s3", region, "CompleteMultipartUpload", {"Bucket": bucket, "Key": key},
-                     [(ROOT, region, bucket)], what, update=update)
+                     [(ROOT, bucket)], what, update=update)
 
         def send_parts() -> None:
             conditions = {k: m.params.pop(k) for k in ("IfMatch", "IfNoneMatch") if k in m.params}
@@ -649,7 +674,7 @@ class ObjectFile(Listed, Document):
 
     def plan_delete(self) -> list[Mutation]:
         e, bucket, region = self.entry(), self.params["bucket"], self.region()
-        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": e["Key"]}, [(ROOT, region, bucket)],
+        return [Mutation("s3", region, "DeleteObject", {"Bucket": bucket, "Key": e["Key"]}, [(ROOT, bucket)],
                          f"delete {self.where()}", repeatable=True,
                          update=lambda resp: written(self.ctx, bucket, e["Key"], None))]
 
@@ -663,7 +688,7 @@ class ObjectFile(Listed, Document):
         bucket, key, region = dst.params["bucket"], dst.params["key"], dst.region()
         copy = Mutation("s3", region, "CopyObject", {
             "Bucket": bucket, "Key": key, "CopySource": {"Bucket": self.params["bucket"], "Key": e["Key"]},
-            "CopySourceIfMatch": e["ETag"]}, [(ROOT, region, bucket)], f"copy {self.where()} to {dst.where()}",
+            "CopySourceIfMatch": e["ETag"]}, [(ROOT, bucket)], f"copy {self.where()} to {dst.where()}",
             overrides=STALE, repeatable=True, conflict=f"{self.where()} changed since it was listed; nothing was moved",
             update=lambda resp: written(self.ctx, bucket, key, {**e, "Key": key, "ETag": resp["CopyObjectResult"]["ETag"],
                                                                 "LastModified": datetime.now(timezone.utc)}))
@@ -706,6 +731,7 @@ class Versions(Collection):
     def __init__(self, ctx: Any, bucket: str, key: str) -> None:
         super().__init__(ctx, region_of(ctx, bucket), bucket, "@versions", key)
         self.bucket, self.key_name = bucket, key
+        self.prefix = (ROOT, bucket, "@versions", key)
 
     def list_params(self) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Prefix": self.key_name}
@@ -766,7 +792,10 @@ REQUIRED = {
 
 
 def cache_prefix(parts: list[str]) -> tuple:
-    return (ROOT,)  # a bucket's entries are kept under its region: refresh forgets all of S3
+    """``s3``: everything; ``s3/<bucket>``: that bucket; ``s3/<bucket>/<dir>``: that directory's listing."""
+    if len(parts) <= 2:
+        return tuple(parts)
+    return (ROOT, parts[1], "/".join(parts[2:]) + "/")
 
 
 ROUTES = [
