@@ -1,0 +1,334 @@
+"""CloudWatch Logs: log groups as directories (the ``/`` in their names too), their events as files
+that grow, ``tail -f`` included.
+
+* ``logs/<region>/<group path>/`` for each group (DescribeLogGroups): ``/aws/lambda/api`` is
+  ``logs/<region>/aws/lambda/api/``. In it: ``@events`` (every stream's events, interleaved,
+  FilterLogEvents), ``@streams/<stream>`` (one stream's, GetLogEvents; names escaped like item
+  keys), ``@info.json`` and ``@retention`` (``30`` or ``never``; writable). ``@`` is in no group
+  name, so these never collide with sub-groups.
+* A line per event: ``<UTC time, ms> <message>`` (``@events``: the stream's name between them); a
+  message's own newlines are kept. Files start ``WINDOW`` seconds back (an hour) and grow: content
+  is appended in the order AWS returns it, so a reader's offsets never shift; asking the size (as
+  ``tail -f`` does, about once a second) asks AWS for what is new, at most once a second per file,
+  from the forward token (never from the start).
+* ``echo line >> @streams/<s>``: PutLogEvents, one event per line, time now, when the line is
+  written; writing a stream that does not exist creates it first (CreateLogStream). Log groups
+  and streams are never deleted through the mount (EPERM): a stray ``rm -r`` cannot wipe logs.
+"""
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from ..cache import Memo
+from ..errors import FsError, InputError
+from ..kit import Collection, Hierarchy, LineValue, NamesDir, RegionNode, RegionsDir
+from ..names import escape, unescape
+from ..nodes import DIR, FILE, Dir, File, enoent, render_json
+from ..transaction import Mutation
+
+ROOT = "logs"
+WINDOW = 3600.0            # seconds back a file starts
+POLL = 1.0                 # a file asks AWS for new events at most this often
+KEEP_BYTES = 64 << 20      # of one followed file; past it, older lines are no longer served
+RETENTION = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+             3653)
+SPECIAL = ("@events", "@info.json", "@retention", "@streams")
+
+
+class Groups(Collection):
+    root, service, op, name = ROOT, "logs", "DescribeLogGroups", "@groups"
+
+    def name_of(self, g: dict) -> str:
+        return g["logGroupName"]
+
+
+def tree(ctx: Any, region: str) -> Hierarchy:
+    listing = Groups(ctx, region).listing()
+    listing.ensure()
+    if getattr(listing, "tree", None) is None:
+        listing.tree = Hierarchy(listing, lambda name: name.lstrip("/").split("/"))
+    return listing.tree
+
+
+def group_of(ctx: Any, region: str, key: str) -> Optional[dict]:
+    """The group a directory path names (``aws/lambda/api`` is ``/aws/lambda/api`` or ``aws/...``)."""
+    listing = Groups(ctx, region).listing()
+    listing.ensure()
+    return listing.get("/" + key) or listing.get(key)
+
+
+class GroupDir(NamesDir):
+    """The region, or a level of group names; a group's own directory also holds its @ files."""
+    absent = "no such log group"
+
+    def names(self, parts: tuple[str, ...]) -> Optional[dict]:
+        region = self.region_ok()
+        kids = tree(self.ctx, region).children(parts)
+        if parts and group_of(self.ctx, region, "/".join(parts)) is not None:
+            return {**(kids or {}), "@events": FILE, "@info.json": FILE, "@retention": FILE, "@streams": DIR}
+        return kids
+
+    @classmethod
+    def is_document(cls, ctx: Any, region: str, key: str) -> bool:
+        return False  # every group is a directory
+
+    @classmethod
+    def variant(cls, ctx: Any, path: str, region: str, name: str) -> Optional[Any]:
+        parts = name.split("/")
+        if "@streams" in parts:
+            at = parts.index("@streams")
+            group, rest = "/".join(parts[:at]), parts[at + 1:]
+            if len(rest) > 1:
+                raise enoent(path, "stream names are one path component (escaped)")
+            if not rest:
+                return StreamsDir(ctx, path, region=region, group=group)
+            return StreamFile(ctx, path, region=region, group=group, stream=rest[0])
+        if parts[-1] in SPECIAL:
+            kind = {"@events": EventsFile, "@info.json": InfoFile, "@retention": RetentionFile}[parts[-1]]
+            return kind(ctx, path, region=region, group="/".join(parts[:-1]))
+        return None
+
+    def invalid(self, key: str) -> str:
+        return "log groups cannot be made through the mount yet (aws logs create-log-group)"
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        raise FsError(errno.EPERM, f"{self.path}/{name}: logs are never deleted through the mount")
+
+
+class GroupNode(RegionNode):
+    """A file or directory of one log group (``group``: its directory path)."""
+    params: dict
+
+    def group(self) -> dict:
+        g = group_of(self.ctx, self.region_ok(), self.params["group"])  # type: ignore[attr-defined]
+        if g is None:
+            raise enoent(self.path, "no such log group")  # type: ignore[attr-defined]
+        return g
+
+    def group_name(self) -> str:
+        return self.group()["logGroupName"]
+
+    def check(self) -> None:
+        self.group()
+
+
+class InfoFile(GroupNode, File):
+    def content(self) -> bytes:
+        return render_json(self.group())
+
+
+class RetentionFile(GroupNode, LineValue):
+    what = "retention"
+
+    def value(self) -> str:
+        days = self.group().get("retentionInDays")
+        return "never" if days is None else str(days)
+
+    def validate(self, text: str) -> str:
+        text = text.strip()
+        if text != "never" and not (text.isdigit() and int(text) in RETENTION):
+            raise InputError(errno.EINVAL, f"retention is 'never' or one of {', '.join(map(str, RETENTION))} (days)")
+        return text
+
+    def put(self, value: str, base: Any) -> Mutation:
+        region, name = self.region_ok(), self.group_name()
+        params: dict = {"logGroupName": name}
+        if value != "never":
+            params["retentionInDays"] = int(value)
+        return Mutation("logs", region, "PutRetentionPolicy" if value != "never" else "DeleteRetentionPolicy",
+                        params, [(ROOT, region)], f"set the retention of {name} to {value}", repeatable=True)
+
+
+class Streams(Collection):
+    root, service, op, name = ROOT, "logs", "DescribeLogStreams", "@streams"
+
+    def __init__(self, ctx: Any, region: str, group: str) -> None:
+        super().__init__(ctx, region, "@streams", group)
+        self.group = group
+
+    def list_params(self) -> dict[str, Any]:
+        return {"logGroupName": self.group}
+
+    def name_of(self, s: dict) -> str:
+        return escape(s["logStreamName"])
+
+
+class StreamsDir(GroupNode, Dir):
+    def entries(self) -> list[tuple[str, Any]]:
+        return [(n, FILE) for n in Streams(self.ctx, self.region_ok(), self.group_name()).listing().all()]
+
+    def child_for_create(self, name: str) -> "StreamFile":
+        return StreamFile(self.ctx, f"{self.path}/{name}", region=self.params["region"], group=self.params["group"],
+                          stream=name)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        raise FsError(errno.EPERM, f"{self.path}/{name}: log streams are never deleted through the mount")
+
+
+# -- growing files ------------------------------------------------------------------------------
+
+def line_of(event: dict, stream: bool = False) -> bytes:
+    when = datetime.fromtimestamp(event["timestamp"] / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    message = event.get("message", "")
+    middle = f" {event.get('logStreamName', '')}" if stream else ""
+    return f"{when}{middle} {message}{'' if message.endswith(chr(10)) else chr(10)}".encode()
+
+
+class Follow:
+    """What one file has shown: its bytes (append-only), and where AWS goes on from."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.data = bytearray()
+        self.dropped = 0           # bytes no longer kept (past KEEP_BYTES): offsets stay what they were
+        self.token: Any = None
+        self.polled = 0.0
+        self.since = int((time.time() - WINDOW) * 1000)
+        self.seen: set = set()     # event ids of the last millisecond (FilterLogEvents asks from it again)
+
+    def append(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > KEEP_BYTES:
+            cut = len(self.data) - KEEP_BYTES
+            del self.data[:cut]
+            self.dropped += cut
+
+    def size(self) -> int:
+        return self.dropped + len(self.data)
+
+
+_follows = Memo(1000)
+
+
+class Growing(GroupNode, File):
+    """A file of events that grows as they arrive (read live, never memoized; its size from what
+    was fetched, not from a copy of it)."""
+    volatile = streamed = True
+
+    def version(self) -> str:
+        return str(self.size())
+
+    def follow(self) -> Follow:
+        key = (id(self.ctx), self.params["region"], self.path)
+        got = _follows.get(key, None)
+        if got is None:
+            got = _follows.put(key, None, Follow())
+        return got
+
+    def poll(self, f: Follow, force: bool = False) -> None:
+        raise NotImplementedError
+
+    def caught_up(self, force: bool = False) -> Follow:
+        f = self.follow()
+        with f.lock:
+            if force or time.monotonic() - f.polled >= POLL:
+                self.poll(f)
+                f.polled = time.monotonic()
+        return f
+
+    def size(self) -> int:
+        return self.caught_up().size()
+
+    def read(self, offset: int, size: int) -> bytes:
+        f = self.caught_up()
+        with f.lock:
+            start = max(0, offset - f.dropped)
+            return bytes(f.data[start:start + size])
+
+    def content(self) -> bytes:
+        f = self.caught_up()
+        with f.lock:
+            return bytes(f.data)
+
+    def mtime_hint(self) -> Optional[float]:
+        return time.time()
+
+
+class EventsFile(Growing):
+    """``@events``: FilterLogEvents from the window's start, page by page; once caught up, from the
+    last event's time again (its ids remembered, so nothing shows twice)."""
+
+    def poll(self, f: Follow, force: bool = False) -> None:
+        region, name = self.region_ok(), self.group_name()
+        while True:
+            params: dict = {"logGroupName": name, "startTime": f.since}
+            if f.token:
+                params["nextToken"] = f.token
+            page = self.aws.call("logs", region, "FilterLogEvents", **params)
+            for e in page.get("events", []):
+                if e["eventId"] in f.seen:
+                    continue
+                if e["timestamp"] > f.since:
+                    f.since, f.seen = e["timestamp"], set()
+                f.seen.add(e["eventId"])
+                f.append(line_of(e, stream=True))
+            f.token = page.get("nextToken")
+            if not f.token:
+                return
+
+
+class StreamFile(Growing):
+    """``@streams/<stream>``: GetLogEvents from the window's start, then from its forward token;
+    lines written to it are PutLogEvents."""
+    writable, ctl, empty_ok = True, True, True
+    max_bytes = 1 << 20
+
+    def stream(self) -> str:
+        got = unescape(self.params["stream"])
+        if got is None:
+            raise enoent(self.path, "not a stream name")
+        return got
+
+    def check(self) -> None:
+        Streams(self.ctx, self.region_ok(), self.group_name()).lookup(self.params["stream"], self.path)
+
+    def poll(self, f: Follow, force: bool = False) -> None:
+        region, name = self.region_ok(), self.group_name()
+        while True:
+            params: dict = {"logGroupName": name, "logStreamName": self.stream(), "startFromHead": True}
+            params.update({"nextToken": f.token} if f.token else {"startTime": f.since})
+            page = self.aws.call("logs", region, "GetLogEvents", **params)
+            for e in page.get("events", []):
+                f.append(line_of(e))
+            token, f.token = f.token, page.get("nextForwardToken") or f.token
+            if not page.get("events") or token == f.token:
+                return
+
+    def plan_line(self, line: str) -> list[Mutation]:
+        region, name, stream = self.region_ok(), self.group_name(), self.stream()
+        event = {"timestamp": int(time.time() * 1000), "message": line}
+        return [Mutation("logs", region, "PutLogEvents", {"logGroupName": name, "logStreamName": stream,
+                                                          "logEvents": [event]},
+                         [(ROOT, region, "@streams")], f"put an event into {name} {stream}",
+                         update=lambda resp: self.polled_now())]
+
+    def polled_now(self) -> None:
+        self.follow().polled = 0.0  # the next size asks AWS: the writer's own event shows
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        """A new stream (``touch``, or lines written to a name that is not one): CreateLogStream,
+        then its lines."""
+        region, name, stream = self.region_ok(), self.group_name(), self.stream()
+        create = Mutation("logs", region, "CreateLogStream", {"logGroupName": name, "logStreamName": stream},
+                          [(ROOT, region, "@streams")], f"create log stream {name} {stream}",
+                          conflict_errno=errno.EEXIST, conflict=f"{stream}: a stream of this name exists")
+        lines = bytes(new).decode("utf-8", "replace").splitlines()
+        return [create] + [m for ln in lines if ln.strip() for m in self.plan_line(ln)]
+
+
+REQUIRED = {
+    ("logs", "DescribeLogGroups"): ("logGroups",),
+    ("logs", "DescribeLogStreams"): ("logStreams",),
+    ("logs", "FilterLogEvents"): ("events",),
+    ("logs", "GetLogEvents"): ("events",),
+}
+
+ROUTES = [
+    ("/logs", RegionsDir),
+    ("/logs/{region}", GroupDir),
+    ("/logs/{region}/{name...}", GroupDir.node),
+]

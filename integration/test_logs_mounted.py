@@ -1,0 +1,78 @@
+"""CloudWatch Logs through a real mount: tail -f, cat, grep -r, echo >>; Logs checked with boto3."""
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import wait_for
+
+R = "us-east-1"
+
+
+@pytest.fixture
+def group(boto):
+    logs = boto("logs", R)
+    made = []
+
+    def make(streams=("app",)) -> str:
+        name = f"/it/{uuid.uuid4().hex[:8]}/service"
+        logs.create_log_group(logGroupName=name)
+        for s in streams:
+            logs.create_log_stream(logGroupName=name, logStreamName=s)
+        made.append(name)
+        return name
+    yield make
+    for name in made:
+        logs.delete_log_group(logGroupName=name)
+
+
+def put(boto, group, stream, *messages):
+    now = int(time.time() * 1000)
+    boto("logs", R).put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
+
+
+def test_tail_f_shows_an_event_put_with_boto3_within_seconds(mount_awsfs, group, boto):
+    """tail -f of a stream and of the group's @events at once: both show an event put with boto3
+    within a few seconds, after the one that was there."""
+    g = group()
+    put(boto, g, "app", "before")
+    mnt = mount_awsfs(regions=R)
+    tails = [subprocess.Popen(["tail", "-n", "+1", "-f", mnt.p(f"logs/{R}{g}/{rel}")], stdout=subprocess.PIPE,
+                              text=True) for rel in ("@streams/app", "@events")]
+    try:
+        assert [t.stdout.readline() for t in tails][0].endswith(" before\n")
+        put(boto, g, "app", "after")
+        started = time.monotonic()
+        lines = [t.stdout.readline() for t in tails]
+        assert lines[0].endswith("Z after\n") and lines[1].endswith("Z app after\n"), lines
+        assert time.monotonic() - started < 5
+    finally:
+        for t in tails:
+            t.kill()
+            t.wait()
+            t.stdout.close()
+
+
+def test_cat_grep_and_echo_append_a_line(mount_awsfs, group, boto):
+    g = group(streams=("app", "worker"))
+    put(boto, g, "app", "GET / 200", "GET /x 500 ERROR")
+    put(boto, g, "worker", "job ERROR retry")
+    mnt = mount_awsfs(regions=R)
+    d = f"logs/{R}{g}"
+    hits = mnt.sh(f"grep -rh ERROR {d}/@streams").stdout.splitlines()
+    assert sorted(h.split(" ", 1)[1] for h in hits) == ["GET /x 500 ERROR", "job ERROR retry"]
+    assert mnt.sh(f"cat {d}/@events | wc -l", executable="/bin/bash").stdout.strip() == "3"
+    mnt.sh(f"/bin/echo 'deploy done' >> {d}/@streams/app")
+    got = boto("logs", R).get_log_events(logGroupName=g, logStreamName="app", startFromHead=True)["events"]
+    assert got[-1]["message"] == "deploy done"
+    wait_for(lambda: mnt.sh(f"tail -n 1 {d}/@streams/app").stdout.endswith(" deploy done\n"), what="own line")
+    assert mnt.sh(f"cat {d}/@retention").stdout == "never\n"
+    mnt.sh(f"/bin/echo 14 > {d}/@retention")
+    assert boto("logs", R).describe_log_groups(logGroupNamePrefix=g)["logGroups"][0]["retentionInDays"] == 14
+    r = mnt.sh(f"rm -r {d}/@streams/app", check=False)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+    assert mnt.errors().count("never deleted") >= 1

@@ -1,0 +1,117 @@
+"""CloudWatch Logs without a mount: the filesystem driven directly, Logs checked with boto3."""
+import errno
+import os
+import time
+
+import pytest
+
+from awsfs.errors import FsError
+from helpers import read
+
+R = "us-east-1"
+W = os.O_WRONLY
+
+
+@pytest.fixture
+def lfs(make_fs):
+    return make_fs(regions=[R])
+
+
+@pytest.fixture
+def group(boto, unique):
+    """``make(suffix)`` -> a new group ``/it/<unique>/<suffix>``'s directory path below the region."""
+    logs = boto("logs", R)
+    made = []
+    top = unique("g")
+
+    def make(suffix: str = "api", streams=("s1",)) -> str:
+        name = f"/it/{top}/{suffix}"
+        logs.create_log_group(logGroupName=name)
+        for s in streams:
+            logs.create_log_stream(logGroupName=name, logStreamName=s)
+        made.append(name)
+        return name
+    yield make
+    for name in made:
+        logs.delete_log_group(logGroupName=name)
+
+
+def put(boto, group, stream, *messages, at=None):
+    now = int((at or time.time()) * 1000)
+    boto("logs", R).put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
+
+
+def test_groups_are_directories_and_their_events_are_lines(lfs, boto, group):
+    g = group("api", streams=("2026/12/02/[$LATEST]abc", "other"))
+    put(boto, g, "2026/12/02/[$LATEST]abc", "START", "multi\nline")
+    put(boto, g, "other", "from other")
+    d = f"/logs/{R}{g}"
+    assert set(lfs.listdir(d)) == {"@events", "@info.json", "@retention", "@streams"}
+    assert g.split("/")[2] in lfs.listdir(f"/logs/{R}/it")
+    streams = lfs.listdir(f"{d}/@streams")
+    assert len(streams) == 2 and "other" in streams
+    lambda_stream = next(s for s in streams if s != "other")
+    assert "/" not in lambda_stream
+    text = read(lfs, f"{d}/@streams/{lambda_stream}").decode()
+    lines = text.splitlines()
+    assert lines[0].endswith("Z START") and lines[1].endswith("Z multi") and lines[2] == "line"
+    assert "T" in lines[0].split()[0] and lines[0].split()[0].count(":") == 2
+    events = read(lfs, f"{d}/@events").decode()
+    assert " other from other" in events and "START" in events
+    assert read(lfs, f"{d}/@retention") == b"never\n"
+    assert b'"logGroupName"' in read(lfs, f"{d}/@info.json")
+
+
+def test_a_followed_file_grows_from_its_forward_token_once_a_second_at_most(lfs, boto, group):
+    g = group()
+    put(boto, g, "s1", "one")
+    path = f"/logs/{R}{g}/@streams/s1"
+    fh = lfs.open(path, os.O_RDONLY)
+    first = lfs.getattr(path, fh).size
+    assert lfs.read(path, 1 << 16, 0, fh).endswith(b" one\n")
+    calls = lfs.aws.calls["logs:GetLogEvents"]
+    for _ in range(5):
+        assert lfs.getattr(path, fh).size == first   # within a second: no new call
+    assert lfs.aws.calls["logs:GetLogEvents"] == calls
+    put(boto, g, "s1", "two")
+    time.sleep(1.1)
+    grown = lfs.getattr(path, fh).size
+    assert grown > first
+    assert lfs.read(path, 1 << 16, first, fh).endswith(b" two\n")  # appended: earlier offsets unchanged
+    assert lfs.aws.calls["logs:GetLogEvents"] - calls <= 2
+    lfs.release(path, fh)
+
+
+def test_appending_a_line_puts_an_event_and_retention_is_writable(lfs, boto, group):
+    g = group()
+    path = f"/logs/{R}{g}/@streams/s1"
+    fh = lfs.open(path, W | os.O_APPEND)
+    lfs.write(path, b"hello from awsfs\nsecond\n", 0, fh)
+    lfs.release(path, fh)
+    got = boto("logs", R).get_log_events(logGroupName=g, logStreamName="s1", startFromHead=True)["events"]
+    assert [e["message"] for e in got] == ["hello from awsfs", "second"]
+    assert read(lfs, path).decode().splitlines()[-1].endswith(" second")
+    fh = lfs.open(f"/logs/{R}{g}/@retention", W | os.O_TRUNC)
+    lfs.write(f"/logs/{R}{g}/@retention", b"30\n", 0, fh)
+    lfs.release(f"/logs/{R}{g}/@retention", fh)
+    assert boto("logs", R).describe_log_groups(logGroupNamePrefix=g)["logGroups"][0]["retentionInDays"] == 30
+    with pytest.raises(FsError) as e:
+        fh = lfs.open(f"/logs/{R}{g}/@retention", W | os.O_TRUNC)
+        lfs.write(f"/logs/{R}{g}/@retention", b"31\n", 0, fh)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(FsError) as e:
+        lfs.unlink(path)
+    assert e.value.errno == errno.EPERM
+
+
+def test_writing_a_new_stream_creates_it(lfs, boto, group):
+    g = group(streams=())
+    lfs.listdir(f"/logs/{R}{g}/@streams")
+    path = f"/logs/{R}{g}/@streams/new"
+    fh = lfs.create(path, 0o644, W | os.O_CREAT)
+    lfs.write(path, b"first line\n", 0, fh)
+    lfs.flush(path, fh)
+    lfs.release(path, fh)
+    got = boto("logs", R).get_log_events(logGroupName=g, logStreamName="new", startFromHead=True)["events"]
+    assert [e["message"] for e in got] == ["first line"]
