@@ -48,6 +48,7 @@ class Config:
     read_only: bool = False
     log_file: Optional[str] = None
     log_level: str = "INFO"
+    logs_since: float = 3600.0            # seconds back a CloudWatch Logs file starts
     fuse_options: dict[str, Any] = field(default_factory=dict)
     demo: bool = False
     source: Optional[str] = None          # mount(8)'s first argument (unused: a free word)
@@ -89,6 +90,9 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
     p.add_argument("--log-file", metavar="PATH", help="JSON log lines go here (default: stderr with -f, else "
                    "~/.cache/awsfs/MOUNT.log, MOUNT being `systemd-escape --path MOUNTPOINT`; rotated at 10 MB)")
     p.add_argument("--log-level", choices=_LOG_LEVELS)
+    p.add_argument("--logs-since", type=float, metavar="SECONDS",
+                   help="how far back CloudWatch Logs files start (default 3600; a group's @since/WHEN/ "
+                   "reads another window)")
     p.add_argument("-o", dest="options", action="append", default=[], metavar="OPT[,OPT]",
                    help="FUSE mount options, e.g. allow_other (and awsfs's own, see below)")
     p.add_argument("--demo", action="store_true", help="mount a local AWS (moto) seeded with sample resources")
@@ -109,6 +113,7 @@ def parse_args(argv: Optional[list[str]] = None) -> Config:
                   cache_ttl=pick(a.cache_ttl, "cache_ttl", 60.0),
                   read_only=a.read_only or bool(own.get("read_only")),
                   log_file=pick(a.log_file, "log_file", None), log_level=pick(a.log_level, "log_level", "INFO"),
+                  logs_since=float(pick(a.logs_since, "logs_since", 3600.0)),
                   fuse_options=fuse_opts, demo=a.demo, source=source, ignored_options=tuple(ignored))
 
 
@@ -127,7 +132,7 @@ def split_options(groups: list[str], error: Callable[[str], Any]) -> tuple[dict[
             own["regions"] += f":{opt}"  # regions=us-east-1,eu-west-1 as typed in an fstab line
             continue
         in_regions = False
-        if key in ("endpoint_url", "profile", "log_file", "log_level", "cache_ttl", "regions"):
+        if key in ("endpoint_url", "profile", "log_file", "log_level", "cache_ttl", "regions", "logs_since"):
             if not eq or not v:
                 error(f"-o {k} needs a value, e.g. -o {k}=" +
                       {"endpoint_url": "http://127.0.0.1:5000", "regions": "us-east-1:eu-west-1",
@@ -528,6 +533,7 @@ def run(cfg: Config, report: Report) -> int:
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     fs = Filesystem(aws, regions, cache_ttl=cfg.cache_ttl, read_only=cfg.read_only, endpoint_url=endpoint)
     fs.ctx.facts["log_file"] = lambda: log_path or "stderr"
+    fs.ctx.settings["logs_since"] = cfg.logs_since
     log.info("mounting", extra={"event": "mount", "path": mountpoint, "regions": regions,
                                 "endpoint": endpoint or "AWS", "read_only": cfg.read_only, "pid": os.getpid(),
                                 "binding": BINDING, "log_file": log_path,

@@ -79,6 +79,8 @@ class Context:
         self.started = time.time()
         #: facts about the mount for ``/.awsfs/status`` (binding, endpoint, open files, ...)
         self.facts: dict[str, Callable[[], Any]] = {}
+        #: the mount's settings a service reads (``logs_since``: how far back a log file starts)
+        self.settings: dict[str, Any] = {}
         self._resolve: Callable[[str], "Node"] = lambda path: (_ for _ in ()).throw(FsError(errno.ENOENT, path))
         self._refresh: Callable[[str], None] = lambda path: None
         self._account: Optional[str] = None

@@ -115,3 +115,32 @@ def test_writing_a_new_stream_creates_it(lfs, boto, group):
     lfs.release(path, fh)
     got = boto("logs", R).get_log_events(logGroupName=g, logStreamName="new", startFromHead=True)["events"]
     assert [e["message"] for e in got] == ["first line"]
+
+
+def test_a_window_is_read_without_remounting_and_a_filter_costs_its_matches(lfs, boto, group):
+    g = group()
+    old = time.time() - 3 * 3600
+    put(boto, g, "s1", "old ERROR", "old fine", at=old)
+    put(boto, g, "s1", "new ERROR", "new fine")
+    d = f"/logs/{R}{g}"
+    assert "old" not in read(lfs, f"{d}/@events").decode()                 # the last hour by default
+    since = read(lfs, f"{d}/@since/4h/@events").decode()
+    assert "old ERROR" in since and "new fine" in since
+    assert "old fine" in read(lfs, f"{d}/@since/4h/@streams/s1").decode()
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(old - 60))
+    assert "old fine" in read(lfs, f"{d}/@since/{iso}/@events").decode()
+    hits = read(lfs, f"{d}/@since/4h/@filter/ERROR/events").decode().splitlines()
+    assert [h.split(" ", 2)[2] for h in hits] == ["old ERROR", "new ERROR"]
+    assert sorted(lfs.listdir(f"{d}/@since/4h")) == ["@events", "@streams"]
+    assert "@since" not in lfs.listdir(d)                                   # not listed: grep -r stays out
+    with pytest.raises(FsError) as e:
+        read(lfs, f"{d}/@since/yesterday/@events")
+    assert e.value.errno == errno.ENOENT
+
+
+def test_the_default_window_is_a_mount_setting(make_fs, boto, group):
+    g = group()
+    put(boto, g, "s1", "two hours ago", at=time.time() - 2 * 3600)
+    lfs = make_fs(regions=[R])
+    lfs.ctx.settings["logs_since"] = 3 * 3600
+    assert "two hours ago" in read(lfs, f"/logs/{R}{g}/@events").decode()

@@ -11,6 +11,9 @@ that grow, ``tail -f`` included.
   is appended in the order AWS returns it, so a reader's offsets never shift; asking the size (as
   ``tail -f`` does, about once a second) asks AWS for what is new, at most once a second per file,
   from the forward token (never from the start).
+* ``@since/<2h, 30m, 1d or an ISO time>/@events`` (and ``@streams/``) read another window without
+  remounting (``--logs-since`` sets the default); ``@filter/<pattern>/events`` is FilterLogEvents
+  with that filter pattern (the matching pages only).
 * ``echo line >> @streams/<s>``: PutLogEvents, one event per line, time now, when the line is
   written; writing a stream that does not exist creates it first (CreateLogStream). Log groups
   and streams are never deleted through the mount (EPERM): a stray ``rm -r`` cannot wipe logs.
@@ -78,18 +81,37 @@ class GroupDir(NamesDir):
 
     @classmethod
     def variant(cls, ctx: Any, path: str, region: str, name: str) -> Optional[Any]:
-        parts = name.split("/")
+        parts, query = name.split("/"), {}
+        for word in ("@since", "@filter"):  # <group>/@since/<when>/..., <group>/@filter/<pattern>/events
+            if word in parts:
+                at = parts.index(word)
+                if at + 1 >= len(parts):
+                    raise enoent(path, f"{word} is followed by {'a time or a duration' if word == '@since' else 'a pattern'}")
+                query[word] = unescape(parts[at + 1]) or parts[at + 1]
+                if word == "@since":
+                    since_ms(query[word], path)  # a bad one is ENOENT with the reason
+                del parts[at:at + 2]
+                if not parts[at:] and word == "@since":
+                    return QueryDir(ctx, path, region=region, group="/".join(parts), **query)
+                if word == "@filter":
+                    if parts[at:] == []:
+                        return QueryDir(ctx, path, region=region, group="/".join(parts), **query)
+                    if parts[at:] != ["events"]:
+                        raise enoent(path, "@filter/<pattern>/ holds one file: events")
+                    return EventsFile(ctx, path, region=region, group="/".join(parts[:at]), **query)
+        if query and parts[-1] not in ("@events", "@streams") and "@streams" not in parts:
+            raise enoent(path, "@since/<when>/ holds @events and @streams/")
         if "@streams" in parts:
             at = parts.index("@streams")
             group, rest = "/".join(parts[:at]), parts[at + 1:]
             if len(rest) > 1:
                 raise enoent(path, "stream names are one path component (escaped)")
             if not rest:
-                return StreamsDir(ctx, path, region=region, group=group)
-            return StreamFile(ctx, path, region=region, group=group, stream=rest[0])
+                return StreamsDir(ctx, path, region=region, group=group, **query)
+            return StreamFile(ctx, path, region=region, group=group, stream=rest[0], **query)
         if parts[-1] in SPECIAL:
             kind = {"@events": EventsFile, "@info.json": InfoFile, "@retention": RetentionFile}[parts[-1]]
-            return kind(ctx, path, region=region, group="/".join(parts[:-1]))
+            return kind(ctx, path, region=region, group="/".join(parts[:-1]), **query)
         return None
 
     def invalid(self, key: str) -> str:
@@ -97,6 +119,32 @@ class GroupDir(NamesDir):
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         raise FsError(errno.EPERM, f"{self.path}/{name}: logs are never deleted through the mount")
+
+
+def since_ms(when: str, path: str = "") -> int:
+    """``2h``, ``30m``, ``1d``, ``90s`` back from now, or an ISO 8601 time (UTC unless it says), as
+    milliseconds since the epoch."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if when[:-1].isdigit() and when[-1:] in units:
+        return int((time.time() - int(when[:-1]) * units[when[-1]]) * 1000)
+    try:
+        t = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise enoent(path, f"{when!r} is neither a duration (2h, 30m, 1d) nor an ISO 8601 time") from None
+    return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
+class QueryDir(RegionNode, Dir):
+    """``@since/<when>/`` (its @events and @streams/) or ``@filter/<pattern>/`` (its events)."""
+
+    def entries(self) -> list[tuple[str, Any]]:
+        if "@filter" in self.params:
+            return [("events", FILE)]
+        return [("@events", FILE), ("@streams", DIR)]
+
+    def check(self) -> None:
+        if group_of(self.ctx, self.region_ok(), self.params["group"]) is None:
+            raise enoent(self.path, "no such log group")
 
 
 class GroupNode(RegionNode):
@@ -181,13 +229,13 @@ def line_of(event: dict, stream: bool = False) -> bytes:
 class Follow:
     """What one file has shown: its bytes (append-only), and where AWS goes on from."""
 
-    def __init__(self) -> None:
+    def __init__(self, since: int) -> None:
         self.lock = threading.Lock()
         self.data = bytearray()
         self.dropped = 0           # bytes no longer kept (past KEEP_BYTES): offsets stay what they were
         self.token: Any = None
         self.polled = 0.0
-        self.since = int((time.time() - WINDOW) * 1000)
+        self.since = since         # ms: where AWS is asked from
         self.seen: set = set()     # event ids of the last millisecond (FilterLogEvents asks from it again)
 
     def append(self, chunk: bytes) -> None:
@@ -216,7 +264,9 @@ class Growing(GroupNode, File):
         key = (id(self.ctx), self.params["region"], self.path)
         got = _follows.get(key, None)
         if got is None:
-            got = _follows.put(key, None, Follow())
+            when = self.params.get("@since")
+            since = since_ms(when) if when else int((time.time() - self.ctx.settings.get("logs_since", WINDOW)) * 1000)
+            got = _follows.put(key, None, Follow(since))
         return got
 
     def poll(self, f: Follow, force: bool = False) -> None:
@@ -236,8 +286,10 @@ class Growing(GroupNode, File):
     def read(self, offset: int, size: int) -> bytes:
         f = self.caught_up()
         with f.lock:
-            start = max(0, offset - f.dropped)
-            return bytes(f.data[start:start + size])
+            if offset < f.dropped:
+                raise FsError(errno.EIO, f"{self.path}: its first {f.dropped:,} bytes are no longer kept (a file "
+                              f"keeps {KEEP_BYTES >> 20} MB); read a shorter window: @since/<when>/")
+            return bytes(f.data[offset - f.dropped:offset - f.dropped + size])
 
     def content(self) -> bytes:
         f = self.caught_up()
@@ -256,6 +308,8 @@ class EventsFile(Growing):
         region, name = self.region_ok(), self.group_name()
         while True:
             params: dict = {"logGroupName": name, "startTime": f.since}
+            if self.params.get("@filter"):
+                params["filterPattern"] = self.params["@filter"]
             if f.token:
                 params["nextToken"] = f.token
             page = self.aws.call("logs", region, "FilterLogEvents", **params)
