@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any
 
 import boto3
@@ -123,5 +124,15 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
                                     ("data/", b"", "application/x-directory")]:
                 s3.put_object(Bucket="demo-site", Key=key, Body=body, ContentType=kind)
             s3.put_object(Bucket="demo-site", Key="data/big.bin", Body=bytes(range(256)) * 40_000)  # 10 MB
+            logs = _client("logs", region, url)
+            now = int(time.time() * 1000)
+            for group, stream, lines in [
+                    ("/aws/lambda/api", "2026/12/01/[$LATEST]demo", ["START RequestId: 1", "GET /users 200",
+                                                                     "ERROR db timeout", "END RequestId: 1"]),
+                    ("app/web", "web-1", ["listening on :8080", "GET / 200", "GET /missing 404"])]:
+                logs.create_log_group(logGroupName=group)
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+                    {"timestamp": now - 60_000 + i * 1000, "message": m} for i, m in enumerate(lines)])
         made[region] = {"instances": ids, "security_group": web, "image": ami}
     return made
