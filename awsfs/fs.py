@@ -5,6 +5,7 @@ Methods raise :class:`~awsfs.errors.FsError`; the adapter turns it into an errno
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -387,6 +388,7 @@ class Filesystem:
             raise FsError(errno.ELOOP, f"{path}: is a symbolic link")
         if not writing:
             if node.streamed or node.volatile:  # read as it is served: never a copy
+                node = node.reader()
                 if node.writable and node.streamed:  # what this reader saw: the base of its later save
                     self.overlay.seen(path, self.reader(), Version(node.version()))
                 return self._add_handle(Handle(node, path, b"", None, writing=False, live=True))
@@ -444,9 +446,7 @@ class Filesystem:
             base = whiteout[1] if whiteout else self.overlay.base_for(path, self.reader())
             local = LocalFile(Spool(), time.time(), node=target, base=base)
         self.overlay.files[path] = local
-        # a new file that may be empty is created by its close even if nothing is written (touch)
-        new_empty = local.node is not None and local.node.empty_ok and local.base is None
-        return self._open_local(path, local, writing=True, dirty=new_empty)
+        return self._open_local(path, local, writing=True, dirty=False)
 
     def _open_local(self, path: str, local: LocalFile, writing: bool, dirty: bool, flags: int = 0) -> int:
         with self.overlay.lock:
@@ -608,7 +608,8 @@ class Filesystem:
             return  # removed (or renamed away, or over) while open: nothing of it may reach AWS
         with h.lock:
             data: Buffer = h.data if h.node.streamed else bytes(h.data)  # type: ignore[assignment]
-        sig = (id(data), len(data), h.mtime) if h.node.streamed else data  # what the last failure was for
+            writes = getattr(h.data, "writes", None)  # a write after this copy keeps the handle dirty
+        sig = (id(data), writes) if h.node.streamed else data  # what the last failure was for
         base = h.local.base if h.local is not None else h.base
         if not len(data) and h.refused is None and not (h.node.empty_ok and base is None):
             if syncing:  # an editor saving an emptied buffer: say so instead of pretending
@@ -620,7 +621,8 @@ class Filesystem:
         if h.failed is not None and h.failed[0] == sig:
             raise h.failed[1]
         try:
-            with self.saving(path):
+            # a streamed file is saved from its spool itself: its writers wait until the save is done
+            with self.saving(path), (h.lock if h.node.streamed else contextlib.nullcontext()):
                 self.tx.run(path, h.node.plan(base, data))
                 # the mtime the writer sees now (from its open file) is the file's from now on
                 h.mtime = self._saved(path, h.local.mtime if h.local is not None else h.mtime or time.time())
@@ -633,13 +635,14 @@ class Filesystem:
             # backup back must not overwrite the other change (reading the file again moves it)
             raise
         h.failed = None
-        h.dirty = False
+        h.dirty = getattr(h.data, "writes", None) != writes  # written to meanwhile: the next flush saves that
         saved = self._saved_as(h.node, data)
         h.base = saved
         self.overlay.dirs.discard(os.path.dirname(path))  # a partition made by mkdir now exists in AWS
         if h.local is not None:
             h.local.mtime = h.mtime
             h.local.base = saved
+            h.local.saved = True
         self.overlay.clear_whiteout(path)
         self.overlay.seen(path, self.reader(), saved)
 
@@ -666,9 +669,21 @@ class Filesystem:
         with self.overlay.lock:
             h.local.opens -= 1
             # a file being created leaves the overlay once closed: committed, AWS has it; if not, it is gone
-            if h.local.node is not None and h.local.opens <= 0 and self.overlay.files.get(h.path) is h.local:
+            done = h.local.node is not None and h.local.opens <= 0 and self.overlay.files.get(h.path) is h.local
+            if done:
                 del self.overlay.files[h.path]
-                h.local.data.close()
+        if done:
+            if h.local.node.empty_ok and h.local.base is None and not h.local.data.writes and not h.local.saved:
+                self._create_empty(h.path, h.local.node)  # touch NEW: created once nothing can be written
+            h.local.data.close()
+
+    @recorded
+    def _create_empty(self, path: str, node: File) -> None:
+        """A new file closed without a write, where an empty one is a thing (an S3 object): made at
+        release, so that a writer's early close (bash's `>` flushes before it writes) never shows
+        an empty object first. A failure goes to the errors file (release has no one to tell)."""
+        with self.saving(path):
+            self.tx.run(path, node.plan(None, Spool()))
 
     # -- namespace changes ------------------------------------------------------------------------
     @recorded

@@ -43,6 +43,8 @@ class Spool:
             self._to_disk()
         #: the lowest offset changed since :meth:`mark` (a part sent early is stale if below it)
         self.low = 1 << 62
+        #: changes so far (a save knows whether the content it sent is still all of it)
+        self.writes = 0
         #: what was sent of it before the save (an upload in parts), owned by the node that sent it
         self.early: Any = None
 
@@ -76,6 +78,7 @@ class Spool:
     def write(self, offset: int, data: bytes) -> None:
         end = offset + len(data)
         self.low = min(self.low, offset)
+        self.writes += 1
         if self._mem is not None and max(end, self._len) > self.MEMORY:
             self._to_disk()
         if self._mem is not None:
@@ -98,6 +101,7 @@ class Spool:
 
     def truncate(self, length: int) -> None:
         self.low = min(self.low, length)
+        self.writes += 1
         if length > self._len:
             self.write(length, b"")
         elif self._mem is not None:
@@ -133,6 +137,7 @@ class LocalFile:
     base: Optional[bytes] = None       # pending: what it replaces, as the writer saw it
     opens: int = 0
     refused: Optional[FsError] = None  # a write to it was refused: it is never committed
+    saved: bool = False                # pending: committed at least once
 
 
 @dataclass

@@ -185,6 +185,11 @@ class File(Node):
         """A streamed document's version now (S3's ETag): what a save is checked against."""
         raise NotImplementedError
 
+    def reader(self) -> "File":
+        """The file one open reads through (a streamed document keeps the version it was opened
+        at, so a reader never gets two versions mixed)."""
+        return self
+
     def written(self, data: Any) -> None:
         """A writer has added to ``data``, a streamed document's spool (called under the writer's
         lock): the node may send what will not change before the save (an upload in parts, set on

@@ -333,3 +333,154 @@ def test_touching_a_directory_refreshes_it_alone_while_other_commands_go_on(s3fs
     boto("s3").put_object(Bucket=b, Key="css/new.css", Body=b"x")
     s3fs.utimens(f"/s3/{b}/css")
     assert sorted(s3fs.listdir(f"/s3/{b}/css")) == ["new.css", "site.css"]
+
+
+# -- from the review -------------------------------------------------------------------------------
+
+def test_a_second_save_through_one_open_file_is_kept(s3fs, boto, bucket):
+    """O_RDWR, write, fsync (saved), rewrite the same bytes' length, close: the rewrite is saved."""
+    b = bucket()
+    put(boto, b, "f", b"....")
+    path = f"/s3/{b}/f"
+    fh = s3fs.open(path, os.O_RDWR)
+    s3fs.write(path, b"AAAA", 0, fh)
+    s3fs.fsync(path, 0, fh)
+    assert get(boto, b, "f") == b"AAAA"
+    s3fs.write(path, b"BBBB", 0, fh)
+    s3fs.flush(path, fh)
+    s3fs.release(path, fh)
+    assert get(boto, b, "f") == b"BBBB"
+
+
+def test_a_write_during_a_save_waits_for_it_and_is_saved_by_the_next_flush(s3fs, boto, bucket, monkeypatch):
+    import threading
+    b = bucket()
+    s3fs.listdir(f"/s3/{b}")
+    path = f"/s3/{b}/f"
+    fh = s3fs.create(path, 0o644, W | os.O_CREAT)
+    s3fs.write(path, b"first ", 0, fh)
+    real = s3fs.aws.send
+
+    def slow(service, region, op, params, **kw):
+        if op == "PutObject":
+            time.sleep(0.3)
+        return real(service, region, op, params, **kw)
+    monkeypatch.setattr(s3fs.aws, "send", slow)
+    saving = threading.Thread(target=s3fs.flush, args=(path, fh))
+    saving.start()
+    time.sleep(0.1)
+    s3fs.write(path, b"second", 6, fh)         # waits for the save of "first "
+    saving.join()
+    s3fs.flush(path, fh)
+    s3fs.release(path, fh)
+    assert get(boto, b, "f") == b"first second"
+
+
+def test_a_file_renamed_while_being_written_is_saved_under_its_new_name(s3fs, boto, bucket, monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "PART", 5 << 20)
+    b = bucket()
+    s3fs.listdir(f"/s3/{b}")
+    blob = os.urandom(16 << 20)
+    fh = s3fs.create(f"/s3/{b}/out.part", 0o644, W | os.O_CREAT)
+    for offset in range(0, len(blob), 1 << 20):
+        s3fs.write(f"/s3/{b}/out.part", blob[offset:offset + (1 << 20)], offset, fh)
+    s3fs.rename(f"/s3/{b}/out.part", f"/s3/{b}/out")
+    s3fs.release(f"/s3/{b}/out", fh)
+    assert get(boto, b, "out") == blob and get(boto, b, "out.part") is None
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []
+
+
+def test_a_reader_never_gets_two_versions_mixed(s3fs, boto, bucket, monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "CHUNK", 64 << 10)
+    monkeypatch.setattr(s3, "AHEAD", 0)
+    b = bucket()
+    put(boto, b, "f", b"a" * (256 << 10))
+    fh = s3fs.open(f"/s3/{b}/f", os.O_RDONLY)
+    assert s3fs.read(f"/s3/{b}/f", 4096, 0, fh) == b"a" * 4096
+    put(boto, b, "f", b"b" * (256 << 10))
+    s3fs.refresh(f"/s3/{b}")                                  # the listing shows the new version
+    with pytest.raises(FsError) as e:
+        s3fs.read(f"/s3/{b}/f", 4096, 128 << 10, fh)          # its next range: of the new one? no: ESTALE
+    assert e.value.errno == errno.ESTALE
+    s3fs.release(f"/s3/{b}/f", fh)
+    assert read(s3fs, f"/s3/{b}/f")[:4] == b"bbbb"            # a new open reads the new version
+
+
+def test_a_failed_read_ahead_is_asked_again(s3fs, boto, bucket, monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "CHUNK", 64 << 10)
+    b = bucket()
+    data = os.urandom(512 << 10)
+    put(boto, b, "f", data)
+    real, failed = s3.fetch, []
+
+    def flaky(node, e, i):
+        if i == 3 and not failed:
+            failed.append(i)
+            raise FsError(errno.EIO, "s3:GetObject: brief outage")
+        return real(node, e, i)
+    monkeypatch.setattr(s3, "fetch", flaky)
+    got = read(s3fs, f"/s3/{b}/f")
+    assert got == data and failed == [3]
+
+
+def test_bash_redirect_into_a_new_object_never_shows_it_empty_first(s3fs, boto, bucket):
+    """bash `echo x > new`: open, dup2, close (a flush before any write), write, close."""
+    b = bucket()
+    boto("s3").put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    s3fs.listdir(f"/s3/{b}")
+    path = f"/s3/{b}/new"
+    fh = s3fs.create(path, 0o644, W | os.O_CREAT | os.O_TRUNC)
+    s3fs.flush(path, fh)                                       # the close of the fd dup2 copied
+    s3fs.write(path, b"x\n", 0, fh)
+    s3fs.flush(path, fh)
+    s3fs.release(path, fh)
+    versions = boto("s3").list_object_versions(Bucket=b, Prefix="new")["Versions"]
+    assert [v["Size"] for v in versions] == [2]
+
+
+def test_versions_read_by_name_when_nothing_is_cached(s3fs, boto, bucket):
+    b = bucket()
+    boto("s3").put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    vid = put(boto, b, "k", b"one")["VersionId"]
+    put(boto, b, "k", b"two")
+    assert read(s3fs, f"/s3/{b}/.versions/k/{vid}") == b"one"
+
+
+def test_a_multipart_save_whose_answer_was_lost_is_found_done(s3fs, boto, bucket, monkeypatch):
+    from awsfs.errors import RemoteError
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "PART", 5 << 20)
+    b = bucket()
+    s3fs.listdir(f"/s3/{b}")
+    real = s3fs.aws.send
+
+    def lost(service, region, op, params, **kw):
+        got = real(service, region, op, params, **kw)
+        if op == "CompleteMultipartUpload":
+            err = RemoteError(errno.EIO, "s3:CompleteMultipartUpload: connection reset", "")
+            err.unknown = True
+            raise err
+        return got
+    monkeypatch.setattr(s3fs.aws, "send", lost)
+    blob = os.urandom(6 << 20)
+    fh = s3fs.create(f"/s3/{b}/big", 0o644, W | os.O_CREAT)
+    s3fs.write(f"/s3/{b}/big", blob, 0, fh)
+    s3fs.flush(f"/s3/{b}/big", fh)                             # no error: the verification found it
+    s3fs.release(f"/s3/{b}/big", fh)
+    assert get(boto, b, "big") == blob
+
+
+def test_a_save_keeps_tags_and_storage_class_and_mv_keeps_the_class(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "f", b"old", StorageClass="STANDARD_IA", Tagging="team=infra&tier=2")
+    read(s3fs, f"/s3/{b}/f")
+    save(s3fs, f"/s3/{b}/f", b"new")
+    head = boto("s3").head_object(Bucket=b, Key="f")
+    tags = boto("s3").get_object_tagging(Bucket=b, Key="f")["TagSet"]
+    assert head.get("StorageClass") == "STANDARD_IA"
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("team", "infra"), ("tier", "2")]
+    s3fs.rename(f"/s3/{b}/f", f"/s3/{b}/g")
+    assert boto("s3").head_object(Bucket=b, Key="g").get("StorageClass") == "STANDARD_IA"

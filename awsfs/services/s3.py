@@ -33,6 +33,7 @@ import errno
 import hashlib
 import mimetypes
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Optional
@@ -56,7 +57,7 @@ STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING
                    "DEEP_ARCHIVE", "REDUCED_REDUNDANCY")
 STALE = {"PreconditionFailed": errno.ESTALE}
 KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl",
-                "Metadata")  # what a save keeps of the object it replaces
+                "Metadata", "StorageClass", "ServerSideEncryption", "SSEKMSKeyId")  # what a save keeps
 
 
 # -- buckets ------------------------------------------------------------------------------------
@@ -385,6 +386,8 @@ class Ranges:
     def _want(self, node: "ObjectFile", e: dict, obj: tuple, i: int) -> concurrent.futures.Future:
         # caller holds _lock
         got = self._kept.get((*obj, i))
+        if got is not None and got.done() and got.exception() is not None:
+            got = None  # a read-ahead that failed is asked again, never handed out
         if got is None:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(AHEAD * 2, thread_name_prefix="awsfs-s3-read")
@@ -427,6 +430,21 @@ def md5_etag(data: Any) -> str:
     return f'"{h.hexdigest()}"'
 
 
+def kept_settings(node: "ObjectFile", head: dict) -> dict:
+    """What a save (or a new upload) keeps of the object it replaces: content type, metadata,
+    storage class, encryption, and its tags (one GetObjectTagging, only when it has some)."""
+    kept = {k: head[k] for k in KEPT_HEADERS if head.get(k) and not (k == "ServerSideEncryption" and
+                                                                     head[k] == "AES256")}
+    if head.get("TagCount"):
+        tags = node.aws.call("s3", node.region(), "GetObjectTagging", Bucket=node.params["bucket"],
+                             Key=node.params["key"])["TagSet"]
+        kept["Tagging"] = urllib.parse.urlencode([(t["Key"], t["Value"]) for t in tags])
+    return kept
+
+
+_PARTS = threading.BoundedSemaphore(PARTS_AT_ONCE * 2)  # part bodies queued or in flight, all writers together
+
+
 class Early:
     """A multipart upload sent while the writer goes on: each 8 MB part once the writer is past it
     (eight at most in flight: the writer waits, memory stays bounded). A write below what was sent
@@ -456,10 +474,13 @@ class Early:
         data.mark()
         while not self.spoiled and len(data) > (len(self.sent) + 1) * PART:  # part n is not the last one
             n = len(self.sent)
+            _PARTS.acquire()  # memory: a bounded number of part bodies for all writers together
             body = data[n * PART:(n + 1) * PART]
-            self.sent.append(self.pool().submit(contextvars.copy_context().run, self.node.aws.call, "s3",
-                                                self.region, "UploadPart", Bucket=self.bucket, Key=self.key,
-                                                UploadId=self.upload, PartNumber=n + 1, Body=body))
+            sent = self.pool().submit(contextvars.copy_context().run, self.node.aws.call, "s3", self.region,
+                                      "UploadPart", Bucket=self.bucket, Key=self.key, UploadId=self.upload,
+                                      PartNumber=n + 1, Body=body)
+            sent.add_done_callback(lambda _: _PARTS.release())
+            self.sent.append(sent)
             waiting = [f for f in self.sent if not f.done()]
             if len(waiting) >= PARTS_AT_ONCE:
                 concurrent.futures.wait(waiting, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -511,11 +532,21 @@ class ObjectFile(Listed, Document):
     streamed, what, service_name, empty_ok = True, "object", "S3", True
     max_bytes = 5 << 40  # S3's own limit; a writer's spool is on local disk
 
+    pinned: Optional[dict] = None  #: the entry a reader opened: its reads are of that version only
+
     def entry(self) -> dict:
+        if self.pinned is not None:
+            return self.pinned
         found = find(self.ctx, self.params["bucket"], self.params["key"], self.path)
         if not isinstance(found, dict):
             raise enoent(self.path, "no such object")
         return found
+
+    def reader(self) -> "ObjectFile":
+        """What one open file reads: the version it opened (a change meanwhile is ESTALE)."""
+        pinned = ObjectFile(self.ctx, self.path, **self.params)
+        pinned.pinned = self.entry()
+        return pinned
 
     def version(self) -> str:
         return self.entry()["ETag"]
@@ -575,9 +606,9 @@ class ObjectFile(Listed, Document):
     def etag_of(self, body: Body) -> Optional[str]:
         if body.etag or body.data is None:
             return body.etag
-        memo = getattr(self, "_md5", None)
-        if memo is None or memo[0] is not body.data or memo[1] != len(body.data):
-            memo = self._md5 = (body.data, len(body.data), md5_etag(body.data))
+        memo, state = getattr(self, "_md5", None), (len(body.data), getattr(body.data, "writes", None))
+        if memo is None or memo[0] is not body.data or memo[1] != state:
+            memo = self._md5 = (body.data, state, md5_etag(body.data))
         return memo[2]
 
     def fresh(self, value: Body) -> Optional[Body]:
@@ -588,12 +619,12 @@ class ObjectFile(Listed, Document):
             if e.errno != errno.ENOENT:
                 raise
             return None
-        self.replaced = head  # what a save keeps of it (its content type, its metadata)
+        self.replaced = head  # what a save keeps of it (its content type, metadata, class, tags)
         return Body(None, head["ETag"])
 
     def condition(self, m: Mutation, seen: Body) -> None:
         m.params["IfMatch"] = seen.etag
-        m.params.update({k: self.replaced[k] for k in KEPT_HEADERS if self.replaced.get(k)})
+        m.params.update(kept_settings(self, self.replaced))
 
     def put(self, value: Body, base: Body) -> Mutation:
         return self.upload(value.data, f"save {self.where()}")
@@ -618,12 +649,11 @@ class ObjectFile(Listed, Document):
             data.early.grow(data)
 
     def upload_params(self) -> dict:
-        """What a new upload is created with: the replaced object's content type and metadata, or
-        the content type the name suggests."""
+        """What a new upload is created with: the replaced object's settings, or the content type
+        the name suggests."""
         bucket, key = self.params["bucket"], self.params["key"]
         try:
-            head = self.aws.call("s3", self.region(), "HeadObject", Bucket=bucket, Key=key)
-            kept = {k: head[k] for k in KEPT_HEADERS if head.get(k)}
+            kept = kept_settings(self, self.aws.call("s3", self.region(), "HeadObject", Bucket=bucket, Key=key))
         except FsError as e:
             if e.errno != errno.ENOENT:
                 raise
@@ -639,17 +669,20 @@ class ObjectFile(Listed, Document):
         def update(resp: dict) -> None:
             if "ETag" not in resp:  # a verified outcome: ask anew
                 return self.ctx.cache.invalidate((ROOT, bucket))
-            written(self.ctx, bucket, key, _entry(key, size, datetime.now(timezone.utc), resp["ETag"]))
+            written(self.ctx, bucket, key, _entry(key, size, datetime.now(timezone.utc), resp["ETag"],
+                                                  m.params.get("StorageClass") or getattr(m, "storage", None)))
         if size <= PART:
-            return Mutation("s3", region, "PutObject", {"Bucket": bucket, "Key": key, "Body": bytes(data)},
-                            [(ROOT, bucket)], what, update=update)
+            m = Mutation("s3", region, "PutObject", {"Bucket": bucket, "Key": key, "Body": bytes(data)},
+                         [(ROOT, bucket)], what, update=update)
+            return m
         m = Mutation("s3", region, "CompleteMultipartUpload", {"Bucket": bucket, "Key": key},
                      [(ROOT, bucket)], what, update=update)
 
         def send_parts() -> None:
             conditions = {k: m.params.pop(k) for k in ("IfMatch", "IfNoneMatch") if k in m.params}
+            m.storage = m.params.get("StorageClass")  # type: ignore[attr-defined]  # (for the write-through)
             early, data.early = getattr(data, "early", None), None
-            parts = early.parts(data) if early else None
+            parts = early.parts(data) if early and early.key == key and early.bucket == bucket else None
             if parts is None:
                 if early:
                     early.drop()
@@ -665,11 +698,19 @@ class ObjectFile(Listed, Document):
                 parts += [{"PartNumber": p["PartNumber"], "ETag": a["ETag"]} for p, a in zip(batch, answers)]
             m.params["MultipartUpload"] = {"Parts": parts}
 
+        def verify() -> Optional[bool]:
+            """Did the complete land? S3's ETag of it is the MD5 of its parts' MD5s, "-" their count."""
+            parts = m.params.get("MultipartUpload", {}).get("Parts", [])
+            want = hashlib.md5(b"".join(bytes.fromhex(p["ETag"].strip('"')) for p in parts),
+                               usedforsecurity=False).hexdigest() + f"-{len(parts)}"
+            got = self.fresh(Body(None, None))
+            return True if got is not None and got.etag.strip('"') == want else None
+
         def abort() -> None:
             if "UploadId" in m.params:
                 self.aws.call("s3", region, "AbortMultipartUpload", Bucket=bucket, Key=key,
                               UploadId=m.params["UploadId"])
-        m.precheck, m.abort = send_parts, abort
+        m.precheck, m.abort, m.verify = send_parts, abort, verify
         return m
 
     def plan_delete(self) -> list[Mutation]:
@@ -688,7 +729,8 @@ class ObjectFile(Listed, Document):
         bucket, key, region = dst.params["bucket"], dst.params["key"], dst.region()
         copy = Mutation("s3", region, "CopyObject", {
             "Bucket": bucket, "Key": key, "CopySource": {"Bucket": self.params["bucket"], "Key": e["Key"]},
-            "CopySourceIfMatch": e["ETag"]}, [(ROOT, bucket)], f"copy {self.where()} to {dst.where()}",
+            "CopySourceIfMatch": e["ETag"], **({"StorageClass": e["StorageClass"]} if e["StorageClass"] != "STANDARD"
+                                               else {})}, [(ROOT, bucket)], f"copy {self.where()} to {dst.where()}",
             overrides=STALE, repeatable=True, conflict=f"{self.where()} changed since it was listed; nothing was moved",
             update=lambda resp: written(self.ctx, bucket, key, {**e, "Key": key, "ETag": resp["CopyObjectResult"]["ETag"],
                                                                 "LastModified": datetime.now(timezone.utc)}))
@@ -736,6 +778,11 @@ class Versions(Collection):
     def list_params(self) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Prefix": self.key_name}
 
+    def whole(self) -> Any:
+        listing = self.listing()
+        listing.ensure()
+        return listing
+
     def entries(self, page: dict) -> list[tuple[str, Any]]:
         return [(v["VersionId"], _entry(v["Key"], v["Size"], v["LastModified"], v["ETag"], v.get("StorageClass")))
                 for v in page.get("Versions", []) if v["Key"] == self.key_name]
@@ -745,7 +792,7 @@ def versions_node(ctx: Any, path: str, bucket: str, key: str) -> Node:
     """``.versions/<key>``: a directory of the key's versions; ``.versions/<key>/<id>``: one of them."""
     bucket_entry(ctx, bucket, path)
     head, _, last = key.rpartition("/")
-    if head and Versions(ctx, bucket, head).listing().get(last) is not None:
+    if head and Versions(ctx, bucket, head).whole().get(last) is not None:
         return VersionFile(ctx, path, bucket=bucket, key=head, version=last)
     return VersionsDir(ctx, path, bucket=bucket, key=key)
 
@@ -767,7 +814,7 @@ class VersionFile(Listed):
     """One version of an object, read-only, read by ranges."""
 
     def entry(self) -> dict:
-        got = Versions(self.ctx, self.params["bucket"], self.params["key"]).listing().get(self.params["version"])
+        got = Versions(self.ctx, self.params["bucket"], self.params["key"]).whole().get(self.params["version"])
         if got is None:
             raise enoent(self.path, "no such version")
         return got

@@ -1,0 +1,423 @@
+"""IAM (global: calls go to us-east-1): users, roles, groups, and the account's own managed policies.
+
+```
+/iam/users/<name>/      info.json  policies/<inline>.json  groups/<group>@  attached/<policy>@
+/iam/roles/<name>/      info.json  trust.json  policies/<inline>.json  attached/<policy>@
+/iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@
+/iam/policies/<name>/   info.json  document.json  versions/<v>.json
+```
+
+* Listings are IAM's paginated List calls, 1,000 a page (ListUsers, ListRoles, ListGroups, ListPolicies
+  with Scope=Local, List{User,Role,Group}Policies, ListAttached...Policies, ListGroupsForUser,
+  ListPolicyVersions). ``info.json`` is the listed entry, ``trust.json`` the listed role's
+  AssumeRolePolicyDocument: no call per thing. An inline policy is one Get{User,Role,Group}Policy,
+  ``document.json`` one GetPolicyVersion of the default version; ``versions/<v>.json`` are read-only.
+* Documents (URL-encoded JSON from IAM) read as JSON, 2-space indent, AWS's key order, a newline.
+  A save is parsed first (EINVAL with line and column; it must be an object with a "Statement");
+  unchanged content makes no call; else it is checked against what the writer read (ESTALE when it
+  changed since): the document itself (read again) for inline and trust policies, the default
+  version for ``document.json``. Then Put{...}Policy, UpdateAssumeRolePolicy or CreatePolicyVersion
+  (SetAsDefault). A new file in ``policies/`` is a new inline policy (EEXIST if made meanwhile);
+  ``rm`` is Delete{...}Policy. MalformedPolicyDocument is EINVAL, LimitExceeded ENOSPC.
+* Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
+  (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
+  new version that does not follow the last one listed means someone else saved meanwhile (a note).
+* ``groups/`` and ``attached/`` are read-only symlinks into ``/iam/groups`` and ``/iam/policies``
+  (the link to a policy AWS manages dangles: only the account's own are listed).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Callable, NamedTuple, Optional
+from urllib.parse import unquote
+
+from ..errors import FsError, InputError
+from ..kit import Collection, Document, entries_of
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, render_json
+from ..transaction import Mutation
+
+ROOT, REGIONAL, R = "iam", False, "us-east-1"
+KINDS = {"users": ("User", "ListUsers"), "roles": ("Role", "ListRoles"), "groups": ("Group", "ListGroups"),
+         "policies": ("Policy", "ListPolicies")}  # directory -> (what IAM calls one, its listing)
+PRINCIPALS = ("users", "roles", "groups")
+CHILDREN = {"users": ("info.json", "policies", "groups", "attached"),
+            "roles": ("info.json", "trust.json", "policies", "attached"),
+            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
+LINKS = {"attached": ("ListAttached{}Policies", "PolicyName", "policies"), "groups": ("ListGroupsForUser", "GroupName", "groups")}
+NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
+MAX_VERSIONS = 5
+FULL = {"LimitExceeded": errno.ENOSPC}
+
+
+def as_doc(raw: Any) -> dict:
+    """A policy document, as botocore decodes it or as IAM sends it (URL-encoded JSON), as plain dicts."""
+    return json.loads(unquote(raw) if isinstance(raw, str) else json.dumps(raw))
+
+
+def render(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def unless_absent(load: Callable[[], Any]) -> Any:
+    try:
+        return load()
+    except FsError as e:
+        if e.errno != errno.ENOENT:
+            raise
+        return None
+
+
+class Listed(Collection):
+    """One IAM listing: ``op`` with ``params``, its entries named by ``field`` (None: they are names)."""
+    root, service = ROOT, "iam"
+    absent = "no such entry in IAM"
+
+    def __init__(self, ctx: Any, op: str, field: Optional[str], *scope: str, **params: Any) -> None:
+        super().__init__(ctx, R, *scope)
+        self.op, self.field, self.params = op, field, params
+
+    def list_params(self) -> dict[str, Any]:
+        return {**self.params, "MaxItems": 1000}
+
+    def name_of(self, e: Any) -> str:
+        return e if self.field is None else e[self.field]
+
+
+class Inline(Listed):
+    """A principal's inline policies: their names listed, each document one Get{...}Policy (kept)."""
+    one = "@doc"
+
+    def __init__(self, ctx: Any, noun: str, kind: str, name: str) -> None:
+        super().__init__(ctx, f"List{noun}Policies", None, kind, name, "policies", **{f"{noun}Name": name})
+        self.getter = f"Get{noun}Policy"
+
+    def known(self, group: Optional[str]) -> None:
+        return None  # the listing has names, not documents: a document is asked for (and kept)
+
+    def get(self, group: Optional[str], name: str) -> Optional[dict]:
+        got = unless_absent(lambda: self.ctx.aws.call("iam", R, self.getter, **self.params, PolicyName=name))
+        return got and as_doc(got["PolicyDocument"])
+
+
+def things(ctx: Any, kind: str) -> Listed:
+    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **({"Scope": "Local"} if kind == "policies" else {}))
+
+
+def version_doc(ctx: Any, arn: str, vid: str) -> dict:
+    """A managed policy's version (never changes): one GetPolicyVersion, kept."""
+    return ctx.cache.get((ROOT, R, "@version", arn, vid), lambda: as_doc(ctx.aws.call(
+        "iam", R, "GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]))
+
+
+def only(cls: type, kinds: tuple = tuple(KINDS), **extra: str) -> Callable[..., Any]:
+    """A route's factory: ``cls`` below the directories of ``kinds`` (under another, the path names nothing)."""
+    return lambda ctx, path, **p: cls(ctx, path, **p, **extra) if p["kind"] in kinds else None
+
+
+def stem(file: str) -> str:
+    return file[:-5] if file.endswith(".json") else ""
+
+
+class Thing:
+    """A node at or below ``/iam/<kind>/<name>``: that thing's listed entry, and what it lists."""
+
+    @property
+    def noun(self) -> str:
+        return KINDS[self.params["kind"]][0]
+
+    def entry(self) -> dict:
+        return things(self.ctx, self.params["kind"]).lookup(self.params["name"], self.path)
+
+    def check(self) -> None:
+        self.entry()
+
+    def mtime_hint(self) -> Optional[float]:
+        t = self.entry().get("UpdateDate") or self.entry().get("CreateDate")
+        return t.timestamp() if t else None
+
+    def inline(self) -> Inline:
+        return Inline(self.ctx, self.noun, self.params["kind"], self.params["name"])
+
+    def links(self) -> Listed:
+        (op, field, _), kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
+        return Listed(self.ctx, op.format(self.noun), field, kind, name, self.params["sub"], **{f"{self.noun}Name": name})
+
+    def versions(self) -> Listed:
+        return Listed(self.ctx, "ListPolicyVersions", "VersionId", "policies", self.params["name"], "versions",
+                      PolicyArn=self.entry()["Arn"])
+
+    def mutation(self, op: str, params: dict, what: str, update: Callable[[dict], None], **more: Any) -> Mutation:
+        """A change of this thing: written through; when it fails, what it lists and its kind's listing are dropped."""
+        kind = self.params["kind"]
+        return Mutation("iam", R, op, params, [(ROOT, R, kind, self.params["name"]), things(self.ctx, kind).key()],
+                        what, update=update, overrides=FULL, **more)
+
+
+class IamDir(StaticDir):
+    children = tuple((k, DIR) for k in KINDS)
+
+
+class ListedDir(Thing, Dir):
+    """The names of one listing, as ``child`` entries named ``<name><suffix>``."""
+    child, suffix = DIR, ""
+
+    def listed(self) -> Listed:
+        raise NotImplementedError
+
+    def entries_from(self, offset: int):
+        return ((n + self.suffix, k) for n, k in entries_of(self.listed().listing(), offset, self.child))
+
+    def entries(self):
+        return self.entries_from(0)
+
+
+class KindDir(ListedDir):
+    def listed(self) -> Listed:
+        return things(self.ctx, self.params["kind"])
+
+    def check(self) -> None:
+        pass
+
+
+class ThingDir(Thing, StaticDir):
+    @property
+    def children(self):  # type: ignore[override]
+        return tuple((c, FILE if c.endswith(".json") else DIR) for c in CHILDREN[self.params["kind"]])
+
+    def is_scratch(self, name: str) -> bool:
+        return is_editor_scratch(name)
+
+    def child_for_create(self, name: str) -> File:
+        doc = {"trust.json": Trust, "document.json": ManagedDoc}.get(name)
+        if doc is None or name not in CHILDREN[self.params["kind"]]:  # (an editor saving by rename makes it anew)
+            raise FsError(errno.EACCES, f"{self.path}/{name}: files cannot be created here")
+        return doc(self.ctx, f"{self.path}/{name}", **self.params)
+
+
+class Info(Thing, File):
+    def content(self) -> bytes:
+        return render_json(self.entry())
+
+
+class LinksDir(ListedDir):
+    """``groups/`` or ``attached/``: a symlink per group or attached policy."""
+    child = LINK
+
+    def listed(self) -> Listed:
+        return self.links()
+
+
+class MemberLink(Thing, Link):
+    def check(self) -> None:
+        self.links().lookup(self.params["link"], self.path)
+
+    def target(self) -> str:
+        return f"../../../{LINKS[self.params['sub']][2]}/{self.params['link']}"
+
+
+class VersionsDir(ListedDir):
+    child, suffix = FILE, ".json"
+
+    def listed(self) -> Listed:
+        return self.versions()
+
+
+class VersionFile(Thing, File):
+    def version(self) -> dict:
+        return self.versions().lookup(stem(self.params["file"]), self.path)
+
+    def check(self) -> None:
+        self.version()
+
+    def content(self) -> bytes:
+        v = self.version()  # (real IAM lists versions without their documents)
+        return render(as_doc(v["Document"]) if "Document" in v else
+                      version_doc(self.ctx, self.entry()["Arn"], v["VersionId"]))
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+class PolicyDoc(Thing, Document):
+    """A policy document: JSON in AWS's key order; a save is a whole, valid document."""
+    what, service_name = "policy", "IAM"
+
+    def doc(self) -> dict:
+        raise NotImplementedError
+
+    def content(self) -> bytes:
+        return render(self.doc())
+
+    def parse(self, data: bytes) -> Any:
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(errno.EINVAL, "a policy document is JSON text (UTF-8)") from None
+        except json.JSONDecodeError as e:
+            raise InputError(errno.EINVAL, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        if not isinstance(doc, dict) or "Statement" not in doc:
+            raise InputError(errno.EINVAL, 'a policy document is a JSON object with a "Statement" '
+                             '(and "Version": "2012-10-17")')
+        return doc
+
+
+class InlinePolicy(PolicyDoc):
+    def policy(self) -> str:
+        name = stem(self.params["file"])
+        if not NAME.fullmatch(name):
+            raise enoent(self.path, "no such inline policy (a file here is <policy name>.json)")
+        return name
+
+    def doc(self) -> dict:
+        return self.inline().lookup(self.policy(), self.path)
+
+    def check(self) -> None:
+        self.entry()
+        self.doc()
+
+    def fresh(self, value: Any) -> Optional[dict]:
+        return self.inline().get(None, self.policy())
+
+    def put(self, value: dict, base: Any) -> Mutation:
+        name, owner, inline = self.policy(), self.params["name"], self.inline()
+        return self.mutation(f"Put{self.noun}Policy", {f"{self.noun}Name": owner, "PolicyName": name,
+                                                        "PolicyDocument": json.dumps(value)},
+                             f"put inline policy {name} of {self.noun.lower()} {owner}",
+                             lambda resp: inline.put(name, value), repeatable=True)
+
+    def create(self, value: dict) -> Mutation:
+        m = self.put(value, None)
+
+        def precheck() -> None:  # Put{...}Policy replaces: one made meanwhile is not overwritten
+            if self.fresh(value) is not None:
+                raise FsError(errno.EEXIST, f"{self.path}: an inline policy of this name was created meanwhile")
+        m.precheck = precheck
+        return m
+
+    def delete(self) -> Mutation:
+        name, owner, inline = self.policy(), self.params["name"], self.inline()
+        self.check()
+        return self.mutation(f"Delete{self.noun}Policy", {f"{self.noun}Name": owner, "PolicyName": name},
+                             f"delete inline policy {name} of {self.noun.lower()} {owner}",
+                             lambda resp: inline.drop(name), verify=lambda: self.fresh(None) is None)
+
+
+class InlineDir(ListedDir):
+    """``policies/``: a principal's inline policies as ``<name>.json``; other names stay local."""
+    child, suffix = FILE, ".json"
+
+    def listed(self) -> Listed:
+        return self.inline()
+
+    def is_scratch(self, name: str) -> bool:
+        return is_editor_scratch(name) or not name.endswith(".json")
+
+    def child_for_create(self, name: str) -> File:
+        if not NAME.fullmatch(stem(name)):
+            raise InputError(errno.EINVAL, f"{name!r}: an inline policy's name is at most 128 letters, digits "
+                             "and +=,.@_-, then .json")
+        return InlinePolicy(self.ctx, f"{self.path}/{name}", **self.params, file=name)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        return [InlinePolicy(self.ctx, f"{self.path}/{name}", **self.params, file=name).delete()]
+
+
+class Trust(PolicyDoc):
+    """A role's trust policy (who may assume it): from ListRoles; saved by UpdateAssumeRolePolicy."""
+
+    def doc(self) -> dict:
+        return as_doc(self.entry()["AssumeRolePolicyDocument"])
+
+    def fresh(self, value: Any) -> Optional[dict]:
+        role = unless_absent(lambda: self.aws.call("iam", R, "GetRole", RoleName=self.params["name"])["Role"])
+        return role and as_doc(role["AssumeRolePolicyDocument"])
+
+    def put(self, value: dict, base: Any) -> Mutation:
+        name, entry = self.params["name"], self.entry()
+        return self.mutation("UpdateAssumeRolePolicy", {"RoleName": name, "PolicyDocument": json.dumps(value)},
+                             f"update the trust policy of role {name}", repeatable=True, update=lambda resp: things(
+                                 self.ctx, "roles").put(name, {**entry, "AssumeRolePolicyDocument": value}))
+
+
+class Managed(NamedTuple):
+    doc: dict
+    version: Optional[str]  # the version a reader got it as (None: unknown, or new)
+
+
+class ManagedDoc(PolicyDoc):
+    """A managed policy's default version; a save makes a new default version, checked against the one read."""
+
+    def content(self) -> bytes:
+        entry = self.entry()
+        return self.shown(render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"])),
+                          entry["DefaultVersionId"])
+
+    def parse(self, data: bytes) -> Managed:
+        return Managed(super().parse(data), self.seen(data))
+
+    def same(self, a: Managed, b: Managed) -> bool:
+        return a.version == b.version if a.version and b.version else a.doc == b.doc
+
+    def fresh(self, value: Any) -> Optional[Managed]:
+        arn = self.entry()["Arn"]
+        got = unless_absent(lambda: self.aws.call("iam", R, "GetPolicy", PolicyArn=arn)["Policy"])
+        return got and Managed(version_doc(self.ctx, arn, got["DefaultVersionId"]), got["DefaultVersionId"])
+
+    def make_room(self, m: Mutation) -> None:
+        """At five versions, the oldest that is not the default goes first (IAM refuses a sixth)."""
+        self.ctx.cache.invalidate(self.versions().prefix)  # (as IAM has them now)
+        versions = list(self.versions().listing().all().values())
+        m.follows = max(int(v["VersionId"][1:]) for v in versions)  # type: ignore[attr-defined]
+        if len(versions) < MAX_VERSIONS:
+            return
+        old = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: int(v["VersionId"][1:]))
+        unless_absent(lambda: self.aws.send("iam", R, "DeletePolicyVersion", {
+            "PolicyArn": self.entry()["Arn"], "VersionId": old["VersionId"]}))
+        self.ctx.errors.note(self.path, "save", f"policy {self.params['name']} had {len(versions)} versions, IAM's "
+                             f"limit: its oldest non-default version, {old['VersionId']}, was deleted to make room")
+
+    def put(self, value: Managed, base: Any) -> Mutation:
+        name, entry = self.params["name"], self.entry()
+
+        def saved(resp: dict) -> None:
+            self.ctx.cache.invalidate(self.versions().prefix)
+            if "PolicyVersion" not in resp:  # an unknown outcome, verified: asked anew
+                return self.ctx.cache.invalidate(things(self.ctx, "policies").key())
+            vid = resp["PolicyVersion"]["VersionId"]
+            if int(vid[1:]) != getattr(m, "follows", int(vid[1:]) - 1) + 1:  # IAM has no conditional put
+                self.ctx.errors.note(self.path, "save", f"policy {name} was also changed in IAM by someone else while "
+                                     f"this save was sent: yours is {vid}, the default; theirs is in versions/")
+            self.ctx.cache.put((ROOT, R, "@version", entry["Arn"], vid), value.doc)
+            things(self.ctx, "policies").put(name, {**entry, "DefaultVersionId": vid,
+                                                    "UpdateDate": datetime.now(timezone.utc)})
+            self.shown(render(value.doc), vid)
+        m = self.mutation("CreatePolicyVersion", {"PolicyArn": entry["Arn"], "PolicyDocument": json.dumps(value.doc),
+                                                  "SetAsDefault": True}, f"new default version of policy {name}", saved)
+        m.precheck = lambda: self.make_room(m)  # (run once the check has passed: kit.Document.plan)
+        return m
+
+
+REQUIRED = {**{("iam", op): (key,) for op, key in (
+    ("ListUsers", "Users"), ("ListRoles", "Roles"), ("ListGroups", "Groups"), ("ListPolicies", "Policies"),
+    ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
+    ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"))},
+    **{("iam", f"Get{k}Policy"): ("PolicyDocument",) for k in ("User", "Role", "Group")}}
+
+ROUTES = [
+    ("/iam", IamDir),
+    ("/iam/{kind}", only(KindDir)),
+    ("/iam/{kind}/{name}", only(ThingDir)),
+    ("/iam/{kind}/{name}/info.json", only(Info)),
+    ("/iam/{kind}/{name}/trust.json", only(Trust, ("roles",))),
+    ("/iam/{kind}/{name}/document.json", only(ManagedDoc, ("policies",))),
+    ("/iam/{kind}/{name}/versions", only(VersionsDir, ("policies",))),
+    ("/iam/{kind}/{name}/versions/{file}", only(VersionFile, ("policies",))),
+    ("/iam/{kind}/{name}/policies", only(InlineDir, PRINCIPALS)),
+    ("/iam/{kind}/{name}/policies/{file}", only(InlinePolicy, PRINCIPALS)),
+    ("/iam/{kind}/{name}/attached", only(LinksDir, PRINCIPALS, sub="attached")),
+    ("/iam/{kind}/{name}/attached/{link}", only(MemberLink, PRINCIPALS, sub="attached")),
+    ("/iam/{kind}/{name}/groups", only(LinksDir, ("users",), sub="groups")),
+    ("/iam/{kind}/{name}/groups/{link}", only(MemberLink, ("users",), sub="groups")),
+]

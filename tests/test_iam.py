@@ -1,0 +1,276 @@
+"""IAM without a mount: the filesystem driven directly against the local AWS, IAM checked with boto3.
+
+Until ``iam`` is in ``awsfs.services.SERVICES``, the filesystem here is given a router that holds
+the module's routes too (as tests/test_kit.py does for its toy service)."""
+import errno
+import json
+
+import pytest
+
+from awsfs import fs as fs_module
+from awsfs.errors import FsError, errno_for_code
+from awsfs.router import Router
+from awsfs.services import iam as iam_service
+from helpers import create, read, save, spent_since
+
+DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+TRUST = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def shown(doc) -> bytes:
+    """What a document file reads as: 2-space indent, AWS's key order, a newline."""
+    return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def with_action(doc, action):
+    return {**doc, "Statement": [{**doc["Statement"][0], "Action": action}]}
+
+
+@pytest.fixture
+def ifs(make_fs):
+    fs = make_fs(regions=["us-east-1"])
+    if not any(p.startswith("/iam") for p in fs.router.patterns):
+        fs.router = Router(fs_module.ROUTES + iam_service.ROUTES)
+    return fs
+
+
+@pytest.fixture
+def iam(boto):
+    return boto("iam")
+
+
+@pytest.fixture
+def world(iam, unique):
+    """A user in a group, with an inline policy and a managed policy attached; a role with a trust
+    policy, an inline policy and the same managed policy. Names are the test's own; all deleted after."""
+    w = {k: unique(k) for k in ("user", "group", "role", "policy", "inline")}
+    iam.create_user(UserName=w["user"])
+    iam.create_group(GroupName=w["group"])
+    iam.add_user_to_group(GroupName=w["group"], UserName=w["user"])
+    iam.put_group_policy(GroupName=w["group"], PolicyName=w["inline"], PolicyDocument=json.dumps(DOC))
+    iam.put_user_policy(UserName=w["user"], PolicyName=w["inline"], PolicyDocument=json.dumps(DOC))
+    w["arn"] = iam.create_policy(PolicyName=w["policy"], PolicyDocument=json.dumps(DOC))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=w["user"], PolicyArn=w["arn"])
+    iam.create_role(RoleName=w["role"], AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(RoleName=w["role"], PolicyName=w["inline"], PolicyDocument=json.dumps(DOC))
+    iam.attach_role_policy(RoleName=w["role"], PolicyArn=w["arn"])
+    yield w
+    for name in iam.list_user_policies(UserName=w["user"])["PolicyNames"]:
+        iam.delete_user_policy(UserName=w["user"], PolicyName=name)
+    for name in iam.list_role_policies(RoleName=w["role"])["PolicyNames"]:
+        iam.delete_role_policy(RoleName=w["role"], PolicyName=name)
+    for name in iam.list_group_policies(GroupName=w["group"])["PolicyNames"]:
+        iam.delete_group_policy(GroupName=w["group"], PolicyName=name)
+    iam.detach_user_policy(UserName=w["user"], PolicyArn=w["arn"])
+    iam.detach_role_policy(RoleName=w["role"], PolicyArn=w["arn"])
+    iam.remove_user_from_group(GroupName=w["group"], UserName=w["user"])
+    for v in iam.list_policy_versions(PolicyArn=w["arn"])["Versions"]:
+        if not v["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=w["arn"], VersionId=v["VersionId"])
+    iam.delete_policy(PolicyArn=w["arn"])
+    iam.delete_user(UserName=w["user"])
+    iam.delete_group(GroupName=w["group"])
+    iam.delete_role(RoleName=w["role"])
+
+
+def default_version(iam, arn):
+    v = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return v, iam.get_policy_version(PolicyArn=arn, VersionId=v)["PolicyVersion"]["Document"]
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def test_the_tree_reads_from_listings(ifs, world):
+    u, g, r, p = (world[k] for k in ("user", "group", "role", "policy"))
+    assert sorted(ifs.listdir("/iam")) == ["groups", "policies", "roles", "users"]
+    assert u in ifs.listdir("/iam/users") and r in ifs.listdir("/iam/roles") and p in ifs.listdir("/iam/policies")
+    assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["attached", "groups", "info.json", "policies"]
+    assert sorted(ifs.listdir(f"/iam/roles/{r}")) == ["attached", "info.json", "policies", "trust.json"]
+    assert sorted(ifs.listdir(f"/iam/policies/{p}")) == ["document.json", "info.json", "versions"]
+    before = dict(ifs.aws.calls)
+    for name in ifs.listdir("/iam/users"):  # ls -l: attributes from the listing, no call per user
+        ifs.getattr(f"/iam/users/{name}")
+        ifs.getattr(f"/iam/users/{name}/info.json")
+    assert spent_since(ifs, before) == {}
+    info = json.loads(read(ifs, f"/iam/users/{u}/info.json"))
+    assert info["UserName"] == u and info["Arn"].endswith(f":user/{u}")
+    assert ifs.listdir(f"/iam/users/{u}/policies") == [f"{world['inline']}.json"]
+    assert read(ifs, f"/iam/users/{u}/policies/{world['inline']}.json") == shown(DOC)
+    assert read(ifs, f"/iam/roles/{r}/policies/{world['inline']}.json") == shown(DOC)
+    assert read(ifs, f"/iam/roles/{r}/trust.json") == shown(TRUST)
+    assert ifs.listdir(f"/iam/users/{u}/groups") == [g]
+    assert ifs.readlink(f"/iam/users/{u}/groups/{g}") == f"../../../groups/{g}"
+    assert ifs.readlink(f"/iam/users/{u}/attached/{p}") == f"../../../policies/{p}"
+    assert ifs.readlink(f"/iam/roles/{r}/attached/{p}") == f"../../../policies/{p}"
+    assert ifs.getattr(f"/iam/users/{u}/groups/{g}").kind == "link"
+    assert read(ifs, f"/iam/policies/{p}/document.json") == shown(DOC)
+    assert ifs.listdir(f"/iam/policies/{p}/versions") == ["v1.json"]
+    assert read(ifs, f"/iam/policies/{p}/versions/v1.json") == shown(DOC)
+    pinfo = json.loads(read(ifs, f"/iam/policies/{p}/info.json"))
+    assert (pinfo["DefaultVersionId"], pinfo["AttachmentCount"]) == ("v1", 2)
+    assert ifs.getattr(f"/iam/policies/{p}/document.json").mode & 0o777 == 0o644
+    assert ifs.getattr(f"/iam/policies/{p}/versions/v1.json").mode & 0o777 == 0o444
+    for missing in (f"/iam/users/{u}x", f"/iam/users/{u}/trust.json", f"/iam/users/{u}/policies/nope.json",
+                    f"/iam/users/{u}/policies/{world['inline']}", f"/iam/groups/{g}/groups", "/iam/keys",
+                    f"/iam/users/{u}/groups/other", f"/iam/policies/{p}/versions/v9.json"):
+        with pytest.raises(FsError) as e:
+            ifs.getattr(missing)
+        assert e.value.errno == errno.ENOENT, missing
+
+
+def test_a_listing_is_one_page_and_read_once(ifs, world):
+    before = dict(ifs.aws.calls)
+    ifs.listdir("/iam/users")
+    read(ifs, f"/iam/users/{world['user']}/info.json")
+    read(ifs, f"/iam/roles/{world['role']}/trust.json")
+    assert spent_since(ifs, before) == {"iam:ListUsers": 1, "iam:ListRoles": 1}
+
+
+def test_documents_arrive_url_encoded_and_a_full_policy_is_enospc():
+    assert iam_service.as_doc("%7B%22Statement%22%3A%20%5B%5D%2C%20%22Version%22%3A%20%222012-10-17%22%7D") == \
+        {"Statement": [], "Version": "2012-10-17"}
+    assert list(iam_service.as_doc({"b": 1, "a": 2})) == ["b", "a"]  # AWS's key order is kept
+    assert errno_for_code("LimitExceeded", 409, overrides=iam_service.FULL) == errno.ENOSPC
+    assert errno_for_code("MalformedPolicyDocument", 400, overrides=iam_service.FULL) == errno.EINVAL
+
+
+# -- saving ---------------------------------------------------------------------------------------
+
+def test_saving_inline_trust_and_managed_documents(ifs, world, iam):
+    u, r, p, inline = world["user"], world["role"], world["policy"], world["inline"]
+    path = f"/iam/users/{u}/policies/{inline}.json"
+    read(ifs, path)
+    save(ifs, path, shown(with_action(DOC, "s3:*")))
+    assert iam.get_user_policy(UserName=u, PolicyName=inline)["PolicyDocument"] == with_action(DOC, "s3:*")
+    assert read(ifs, path) == shown(with_action(DOC, "s3:*"))
+
+    create(ifs, f"/iam/users/{u}/policies/extra.json", json.dumps(DOC).encode())
+    assert iam.get_user_policy(UserName=u, PolicyName="extra")["PolicyDocument"] == DOC
+    assert sorted(ifs.listdir(f"/iam/users/{u}/policies")) == sorted([f"{inline}.json", "extra.json"])
+    ifs.unlink(f"/iam/users/{u}/policies/extra.json")
+    assert iam.list_user_policies(UserName=u)["PolicyNames"] == [inline]
+    assert ifs.listdir(f"/iam/users/{u}/policies") == [f"{inline}.json"]
+
+    trust = with_action(TRUST, ["sts:AssumeRole", "sts:TagSession"])
+    read(ifs, f"/iam/roles/{r}/trust.json")
+    save(ifs, f"/iam/roles/{r}/trust.json", shown(trust))
+    assert iam.get_role(RoleName=r)["Role"]["AssumeRolePolicyDocument"] == trust
+    assert read(ifs, f"/iam/roles/{r}/trust.json") == shown(trust)
+
+    path = f"/iam/policies/{p}/document.json"
+    read(ifs, path)
+    save(ifs, path, shown(with_action(DOC, "s3:PutObject")))
+    assert default_version(iam, world["arn"]) == ("v2", with_action(DOC, "s3:PutObject"))
+    assert read(ifs, path) == shown(with_action(DOC, "s3:PutObject"))
+    assert json.loads(read(ifs, f"/iam/policies/{p}/info.json"))["DefaultVersionId"] == "v2"
+    assert sorted(ifs.listdir(f"/iam/policies/{p}/versions")) == ["v1.json", "v2.json"]
+    save(ifs, path, shown(with_action(DOC, "s3:ListBucket")))  # saved again, on what it saved: v3
+    assert default_version(iam, world["arn"]) == ("v3", with_action(DOC, "s3:ListBucket"))
+    assert read(ifs, "/.awsfs/errors") == b""
+
+
+@pytest.mark.parametrize("kind", ["user", "role", "group"])
+def test_every_principal_s_inline_policies_are_files(ifs, world, iam, kind):
+    noun, name, inline = kind.capitalize(), world[kind], world["inline"]
+    d = f"/iam/{kind}s/{name}/policies"
+
+    def held(policy):
+        return getattr(iam, f"get_{kind}_policy")(**{f"{noun}Name": name}, PolicyName=policy)["PolicyDocument"]
+    assert ifs.listdir(d) == [f"{inline}.json"] and read(ifs, f"{d}/{inline}.json") == shown(DOC)
+    save(ifs, f"{d}/{inline}.json", shown(with_action(DOC, "sqs:*")))
+    assert held(inline) == with_action(DOC, "sqs:*")
+    create(ifs, f"{d}/second.json", shown(DOC))
+    assert held("second") == DOC
+    with pytest.raises(FsError):
+        ifs.getattr(f"{d}/third.json")  # not there (and so remembered, for the cache's TTL)
+    getattr(iam, f"put_{kind}_policy")(**{f"{noun}Name": name}, PolicyName="third",
+                                       PolicyDocument=json.dumps(with_action(DOC, "x:y")))
+    with pytest.raises(FsError) as e:  # made meanwhile by someone else: not overwritten
+        create(ifs, f"{d}/third.json", shown(DOC))
+    assert e.value.errno == errno.EEXIST and held("third") == with_action(DOC, "x:y")
+    ifs.unlink(f"{d}/second.json")
+    with pytest.raises(FsError) as e:
+        ifs.getattr(f"{d}/second.json")
+    assert e.value.errno == errno.ENOENT
+    assert sorted(getattr(iam, f"list_{kind}_policies")(**{f"{noun}Name": name})["PolicyNames"]) == [inline, "third"]
+    create(ifs, f"{d}/.{inline}.json.swp", b"vim's swap")  # editors' files stay in the mount
+    assert f".{inline}.json.swp" in ifs.listdir(d)
+    assert sorted(getattr(iam, f"list_{kind}_policies")(**{f"{noun}Name": name})["PolicyNames"]) == [inline, "third"]
+
+
+def test_bad_documents_are_einval_with_a_reason_and_make_no_call(ifs, world):
+    paths = [f"/iam/users/{world['user']}/policies/{world['inline']}.json", f"/iam/roles/{world['role']}/trust.json",
+             f"/iam/policies/{world['policy']}/document.json"]
+    for path in paths:
+        read(ifs, path)
+    before = dict(ifs.aws.calls)
+    for path in paths:
+        for bad, says in ((b'{\n  "Statement": [\n}\n', "line 3 column 1"), (b"[]\n", '"Statement"'),
+                          (b'{"Version": "2012-10-17"}', '"Statement"'), (b"\xff\xfe{}", "UTF-8")):
+            with pytest.raises(FsError) as e:
+                save(ifs, path, bad)
+            assert e.value.errno == errno.EINVAL and says in e.value.reason, (path, e.value.reason)
+    assert spent_since(ifs, before) == {}
+    assert "invalid JSON at line 3 column 1" in read(ifs, "/.awsfs/errors").decode()
+
+
+def test_what_iam_refuses_is_einval(ifs, world, iam):
+    path = f"/iam/users/{world['user']}/policies/{world['inline']}.json"
+    with pytest.raises(FsError) as e:
+        save(ifs, path, json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Perhaps"}]}).encode())
+    assert e.value.errno == errno.EINVAL and "MalformedPolicyDocument" in e.value.reason
+    assert iam.get_user_policy(UserName=world["user"], PolicyName=world["inline"])["PolicyDocument"] == DOC
+    with pytest.raises(FsError) as e:
+        create(ifs, f"/iam/users/{world['user']}/policies/bad name.json", shown(DOC))
+    assert e.value.errno == errno.EINVAL
+
+
+def test_a_change_made_since_reading_is_estale_and_kept(ifs, world, iam):
+    u, r, inline, arn = world["user"], world["role"], world["inline"], world["arn"]
+    paths = {"inline": f"/iam/users/{u}/policies/{inline}.json", "trust": f"/iam/roles/{r}/trust.json",
+             "managed": f"/iam/policies/{world['policy']}/document.json"}
+    for path in paths.values():
+        read(ifs, path)
+    theirs = with_action(DOC, "ec2:*")
+    iam.put_user_policy(UserName=u, PolicyName=inline, PolicyDocument=json.dumps(theirs))
+    iam.update_assume_role_policy(RoleName=r, PolicyDocument=json.dumps(with_action(TRUST, "sts:TagSession")))
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(DOC), SetAsDefault=True)  # same content, v2
+    for kind, path in paths.items():
+        with pytest.raises(FsError) as e:
+            save(ifs, path, shown(with_action(DOC if kind != "trust" else TRUST, "s3:*")))
+        assert e.value.errno == errno.ESTALE and "since you read it" in e.value.reason, kind
+    assert iam.get_user_policy(UserName=u, PolicyName=inline)["PolicyDocument"] == theirs
+    assert iam.get_role(RoleName=r)["Role"]["AssumeRolePolicyDocument"] == with_action(TRUST, "sts:TagSession")
+    assert default_version(iam, arn) == ("v2", DOC)
+    assert len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == 2
+    read(ifs, paths["managed"])  # reading it again moves the base (the refused save forgot what was cached)
+    save(ifs, paths["managed"], shown(with_action(DOC, "s3:*")))
+    assert default_version(iam, arn) == ("v3", with_action(DOC, "s3:*"))
+
+
+def test_unchanged_saves_make_no_call(ifs, world):
+    paths = [f"/iam/users/{world['user']}/policies/{world['inline']}.json", f"/iam/roles/{world['role']}/trust.json",
+             f"/iam/policies/{world['policy']}/document.json"]
+    shown_now = {path: read(ifs, path) for path in paths}
+    before = dict(ifs.aws.calls)
+    for path in paths:
+        save(ifs, path, shown_now[path])
+        save(ifs, path, json.dumps(json.loads(shown_now[path])).encode())  # the same document, written otherwise
+    assert spent_since(ifs, before) == {}
+
+
+def test_at_five_versions_the_oldest_non_default_goes_first(ifs, world, iam):
+    arn, p = world["arn"], world["policy"]
+    for n in range(2, 6):  # v1 stays the default; v2..v5 are not
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(with_action(DOC, f"s3:Get{n}")))
+    path = f"/iam/policies/{p}/document.json"
+    assert read(ifs, path) == shown(DOC)
+    save(ifs, path, shown(with_action(DOC, "s3:Sixth")))
+    versions = {v["VersionId"]: v["IsDefaultVersion"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]}
+    assert versions == {"v1": False, "v3": False, "v4": False, "v5": False, "v6": True}
+    assert default_version(iam, arn) == ("v6", with_action(DOC, "s3:Sixth"))
+    assert sorted(ifs.listdir(f"/iam/policies/{p}/versions")) == ["v1.json", "v3.json", "v4.json", "v5.json", "v6.json"]
+    errors = read(ifs, "/.awsfs/errors").decode()
+    assert "note:" in errors and "v2, was deleted" in errors and path in errors
+    assert "someone else" not in errors
