@@ -17,7 +17,7 @@ R = "us-east-1"
 
 
 def test_top_level_and_regions(fs):
-    assert fs.listdir("/") == [".awsfs", "ec2", "dynamo", "elb", "ssm", "secrets", "s3", "logs"]
+    assert fs.listdir("/") == [".awsfs", "ec2", "dynamo", "elb", "ssm", "secrets", "s3", "logs", "iam"]
     assert fs.listdir("/ec2") == ["us-east-1", "eu-west-1"]
     with pytest.raises(FsError) as e:
         fs.getattr("/ec2/ap-south-9")

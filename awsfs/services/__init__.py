@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import dynamo, ec2, elb, logs, meta, s3, secrets, ssm
+from . import dynamo, ec2, elb, iam, logs, meta, s3, secrets, ssm
 
-SERVICES = [ec2, dynamo, elb, ssm, secrets, s3, logs]
+SERVICES = [ec2, dynamo, elb, ssm, secrets, s3, logs, iam]
 
 
 def routes() -> list:

@@ -17,8 +17,9 @@
   unchanged content makes no call; else it is checked against what the writer read (ESTALE when it
   changed since): the document itself (read again) for inline and trust policies, the default
   version for ``document.json``. Then Put{...}Policy, UpdateAssumeRolePolicy or CreatePolicyVersion
-  (SetAsDefault). A new file in ``policies/`` is a new inline policy (EEXIST if made meanwhile);
-  ``rm`` is Delete{...}Policy. MalformedPolicyDocument is EINVAL, LimitExceeded ENOSPC.
+  (SetAsDefault). A new ``policies/<name>.json`` is a new inline policy (EEXIST if made meanwhile;
+  other names there, editors' files, stay in the mount); ``rm`` is Delete{...}Policy.
+  MalformedPolicyDocument is EINVAL, LimitExceeded ENOSPC.
 * Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
   (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
   new version that does not follow the last one listed means someone else saved meanwhile (a note).
@@ -46,7 +47,8 @@ PRINCIPALS = ("users", "roles", "groups")
 CHILDREN = {"users": ("info.json", "policies", "groups", "attached"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
             "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
-LINKS = {"attached": ("ListAttached{}Policies", "PolicyName", "policies"), "groups": ("ListGroupsForUser", "GroupName", "groups")}
+LINKS = {"attached": ("ListAttached{}Policies", "PolicyName", "policies"),  # directory -> (listing, name, where to)
+         "groups": ("ListGroupsForUser", "GroupName", "groups")}
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
@@ -103,7 +105,8 @@ class Inline(Listed):
 
 
 def things(ctx: Any, kind: str) -> Listed:
-    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **({"Scope": "Local"} if kind == "policies" else {}))
+    local = {"Scope": "Local"} if kind == "policies" else {}  # the account's own policies
+    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **local)
 
 
 def version_doc(ctx: Any, arn: str, vid: str) -> dict:
@@ -143,7 +146,8 @@ class Thing:
 
     def links(self) -> Listed:
         (op, field, _), kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
-        return Listed(self.ctx, op.format(self.noun), field, kind, name, self.params["sub"], **{f"{self.noun}Name": name})
+        return Listed(self.ctx, op.format(self.noun), field, kind, name, self.params["sub"],
+                      **{f"{self.noun}Name": name})
 
     def versions(self) -> Listed:
         return Listed(self.ctx, "ListPolicyVersions", "VersionId", "policies", self.params["name"], "versions",

@@ -1,0 +1,104 @@
+"""IAM through a real mount, by the programs people use (needs ``iam`` in awsfs.services.SERVICES).
+
+Every test makes its users, roles and policies under names of its own, and checks what the user
+sees (exit codes, listings, /.awsfs/errors, the calls counted in /.awsfs/status) and what IAM holds.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+TRUST = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+VIM = {"rename": "vim -N -u NONE -es", "copy": "vim -u NONE -es"}  # backupcopy=auto / =yes
+
+
+def shown(doc) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def spent(mnt, before: dict) -> dict:
+    after = mnt.status()["aws_calls"]
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+@pytest.fixture
+def world(boto):
+    """A user with an inline policy and a managed policy attached, and a role; deleted afterwards."""
+    iam, tag = boto("iam"), uuid.uuid4().hex[:8]
+    w = {"user": f"it-user-{tag}", "role": f"it-role-{tag}", "policy": f"it-policy-{tag}", "inline": "inline"}
+    iam.create_user(UserName=w["user"])
+    iam.put_user_policy(UserName=w["user"], PolicyName="inline", PolicyDocument=json.dumps(DOC))
+    w["arn"] = iam.create_policy(PolicyName=w["policy"], PolicyDocument=json.dumps(DOC))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=w["user"], PolicyArn=w["arn"])
+    iam.create_role(RoleName=w["role"], AssumeRolePolicyDocument=json.dumps(TRUST))
+    yield w
+    iam.delete_user_policy(UserName=w["user"], PolicyName="inline")
+    iam.detach_user_policy(UserName=w["user"], PolicyArn=w["arn"])
+    for v in iam.list_policy_versions(PolicyArn=w["arn"])["Versions"]:
+        if not v["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=w["arn"], VersionId=v["VersionId"])
+    iam.delete_policy(PolicyArn=w["arn"])
+    iam.delete_user(UserName=w["user"])
+    iam.delete_role(RoleName=w["role"])
+
+
+def default_version(boto, arn):
+    iam = boto("iam")
+    v = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return v, iam.get_policy_version(PolicyArn=arn, VersionId=v)["PolicyVersion"]["Document"]
+
+
+def test_ls_l_of_users_is_one_listing_and_cat_reads_documents(mount_awsfs, world):
+    mnt = mount_awsfs(regions="us-east-1")
+    assert "iam" in mnt.sh("ls").stdout.split()
+    before = mnt.status()["aws_calls"]
+    out = mnt.sh("ls -l iam/users").stdout
+    assert world["user"] in out
+    assert spent(mnt, before) == {"iam:ListUsers": 1}  # one page, no call per user
+    u = f"iam/users/{world['user']}"
+    before = mnt.status()["aws_calls"]
+    mnt.sh(f"ls -l iam/users {u}")
+    assert spent(mnt, before) == {}  # within the cache's TTL: nothing asked again
+    assert json.loads(mnt.sh(f"cat {u}/info.json").stdout)["UserName"] == world["user"]
+    assert mnt.sh(f"cat {u}/policies/inline.json").stdout == shown(DOC)
+    assert mnt.sh(f"readlink {u}/attached/{world['policy']}").stdout == f"../../../policies/{world['policy']}\n"
+    assert mnt.sh(f"cat {u}/attached/{world['policy']}/document.json").stdout == shown(DOC)  # through the link
+    assert mnt.sh(f"cat iam/roles/{world['role']}/trust.json").stdout == shown(TRUST)
+    assert mnt.sh(f"ls iam/policies/{world['policy']}/versions").stdout == "v1.json\n"
+    assert mnt.errors() == ""
+
+
+@pytest.mark.parametrize("mode", VIM)
+def test_vim_saves_a_policy_document_twice(mount_awsfs, world, boto, mode):
+    mnt = mount_awsfs(regions="us-east-1")
+    d = f"iam/policies/{world['policy']}"
+    r = mnt.sh(f"{VIM[mode]} -c '%s/s3:GetObject/s3:PutObject/' -c w -c '%s/s3:PutObject/s3:ListBucket/' -c wq "
+               f"{d}/document.json", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    want = {**DOC, "Statement": [{**DOC["Statement"][0], "Action": "s3:ListBucket"}]}
+    assert default_version(boto, world["arn"]) == ("v3", want)
+    versions = boto("iam").list_policy_versions(PolicyArn=world["arn"])["Versions"]
+    assert sorted(v["VersionId"] for v in versions) == ["v1", "v2", "v3"]
+    assert mnt.sh(f"cat {d}/document.json").stdout == shown(want)
+    assert sorted(mnt.sh(f"ls -a {d}").stdout.split()) == [".", "..", "document.json", "info.json", "versions"]
+    assert mnt.errors() == ""
+
+
+def test_sed_i_of_a_trust_policy_and_a_refused_edit(mount_awsfs, world, boto):
+    mnt = mount_awsfs(regions="us-east-1")
+    trust = f"iam/roles/{world['role']}/trust.json"
+    mnt.sh(f"sed -i 's/ec2.amazonaws.com/lambda.amazonaws.com/' {trust}")
+    got = boto("iam").get_role(RoleName=world["role"])["Role"]["AssumeRolePolicyDocument"]
+    assert got["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert "lambda.amazonaws.com" in mnt.sh(f"cat {trust}").stdout
+    r = mnt.sh(f"sed -i 's/\"Statement\"/\"Statements\"/' {trust}", check=False)  # not a policy any more
+    assert r.returncode != 0
+    assert "EINVAL" in mnt.errors() and '"Statement"' in mnt.errors()
+    got = boto("iam").get_role(RoleName=world["role"])["Role"]["AssumeRolePolicyDocument"]
+    assert got["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(mnt.sh(f"ls -a iam/roles/{world['role']}").stdout.split()) == \
+        [".", "..", "attached", "info.json", "policies", "trust.json"]
