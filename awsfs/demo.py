@@ -4,6 +4,7 @@ moto is an optional extra (``pip install 'awsfs[demo]'``); nothing else in awsfs
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -124,6 +125,21 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
                                     ("data/", b"", "application/x-directory")]:
                 s3.put_object(Bucket="demo-site", Key=key, Body=body, ContentType=kind)
             s3.put_object(Bucket="demo-site", Key="data/big.bin", Body=bytes(range(256)) * 40_000)  # 10 MB
+            iam = _client("iam", region, url)
+            read_policy = {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                 "Resource": ["arn:aws:s3:::demo-site", "arn:aws:s3:::demo-site/*"]}]}
+            arn = iam.create_policy(PolicyName="app-read", PolicyDocument=json.dumps(read_policy))["Policy"]["Arn"]
+            iam.create_group(GroupName="developers")
+            iam.create_user(UserName="alice")
+            iam.add_user_to_group(GroupName="developers", UserName="alice")
+            iam.attach_group_policy(GroupName="developers", PolicyArn=arn)
+            iam.create_role(RoleName="app-runner", AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                        "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+            iam.put_role_policy(RoleName="app-runner", PolicyName="logs-write", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents",
+                                                        "Resource": "*"}]}))
             logs = _client("logs", region, url)
             now = int(time.time() * 1000)
             for group, stream, lines in [
