@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import boto3
@@ -102,3 +103,34 @@ def command_line():
     for p in procs:
         p.stdin.close()
         p.wait(10)
+
+
+@pytest.fixture
+def log_group(boto, unique):
+    """``make(suffix, streams)`` -> the name of a new log group ``/it/<unique>/<suffix>`` in
+    us-east-1 holding those streams; deleted afterwards."""
+    logs = boto("logs", "us-east-1")
+    made = []
+    top = unique("g")
+
+    def make(suffix: str = "api", streams=("s1",)) -> str:
+        name = f"/it/{top}/{suffix}"
+        logs.create_log_group(logGroupName=name)
+        for s in streams:
+            logs.create_log_stream(logGroupName=name, logStreamName=s)
+        made.append(name)
+        return name
+    yield make
+    for name in made:
+        logs.delete_log_group(logGroupName=name)
+
+
+@pytest.fixture
+def put_log(boto):
+    """``put_log(group, stream, *messages, at=0)``: events into a stream with boto3, a millisecond
+    apart, from ``at`` (default: now)."""
+    def put(group: str, stream: str, *messages: str, at: float = 0.0) -> None:
+        now = int((at or time.time()) * 1000)
+        boto("logs", "us-east-1").put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
+    return put

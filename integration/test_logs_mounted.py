@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 
 import pytest
 
@@ -13,39 +12,23 @@ R = "us-east-1"
 
 
 @pytest.fixture
-def group(boto):
-    logs = boto("logs", R)
-    made = []
-
-    def make(streams=("app",)) -> str:
-        name = f"/it/{uuid.uuid4().hex[:8]}/service"
-        logs.create_log_group(logGroupName=name)
-        for s in streams:
-            logs.create_log_stream(logGroupName=name, logStreamName=s)
-        made.append(name)
-        return name
-    yield make
-    for name in made:
-        logs.delete_log_group(logGroupName=name)
+def group(log_group):
+    return lambda streams=("app",): log_group("service", streams)
 
 
-def put(boto, group, stream, *messages):
-    now = int(time.time() * 1000)
-    boto("logs", R).put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-        {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
 
 
-def test_tail_f_shows_an_event_put_with_boto3_within_seconds(mount_awsfs, group, boto):
+def test_tail_f_shows_an_event_put_with_boto3_within_seconds(mount_awsfs, group, boto, put_log):
     """tail -f of a stream and of the group's @events at once: both show an event put with boto3
     within a few seconds, after the one that was there."""
     g = group()
-    put(boto, g, "app", "before")
+    put_log(g, "app", "before")
     mnt = mount_awsfs(regions=R)
     tails = [subprocess.Popen(["tail", "-n", "+1", "-f", mnt.p(f"logs/{R}{g}/{rel}")], stdout=subprocess.PIPE,
                               text=True) for rel in ("@streams/app", "@events")]
     try:
         assert [t.stdout.readline() for t in tails][0].endswith(" before\n")
-        put(boto, g, "app", "after")
+        put_log(g, "app", "after")
         started = time.monotonic()
         lines = [t.stdout.readline() for t in tails]
         assert lines[0].endswith("Z after\n") and lines[1].endswith("Z app after\n"), lines
@@ -57,10 +40,10 @@ def test_tail_f_shows_an_event_put_with_boto3_within_seconds(mount_awsfs, group,
             t.stdout.close()
 
 
-def test_cat_grep_and_echo_append_a_line(mount_awsfs, group, boto):
+def test_cat_grep_and_echo_append_a_line(mount_awsfs, group, boto, put_log):
     g = group(streams=("app", "worker"))
-    put(boto, g, "app", "GET / 200", "GET /x 500 ERROR")
-    put(boto, g, "worker", "job ERROR retry")
+    put_log(g, "app", "GET / 200", "GET /x 500 ERROR")
+    put_log(g, "worker", "job ERROR retry")
     mnt = mount_awsfs(regions=R)
     d = f"logs/{R}{g}"
     hits = mnt.sh(f"grep -rh ERROR {d}/@streams").stdout.splitlines()

@@ -18,34 +18,16 @@ def lfs(make_fs):
 
 
 @pytest.fixture
-def group(boto, unique):
-    """``make(suffix)`` -> a new group ``/it/<unique>/<suffix>``'s directory path below the region."""
-    logs = boto("logs", R)
-    made = []
-    top = unique("g")
-
-    def make(suffix: str = "api", streams=("s1",)) -> str:
-        name = f"/it/{top}/{suffix}"
-        logs.create_log_group(logGroupName=name)
-        for s in streams:
-            logs.create_log_stream(logGroupName=name, logStreamName=s)
-        made.append(name)
-        return name
-    yield make
-    for name in made:
-        logs.delete_log_group(logGroupName=name)
+def group(log_group):
+    return log_group
 
 
-def put(boto, group, stream, *messages, at=None):
-    now = int((at or time.time()) * 1000)
-    boto("logs", R).put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-        {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
 
 
-def test_groups_are_directories_and_their_events_are_lines(lfs, boto, group):
+def test_groups_are_directories_and_their_events_are_lines(lfs, boto, group, put_log):
     g = group("api", streams=("2026/12/02/[$LATEST]abc", "other"))
-    put(boto, g, "2026/12/02/[$LATEST]abc", "START", "multi\nline")
-    put(boto, g, "other", "from other")
+    put_log(g, "2026/12/02/[$LATEST]abc", "START", "multi\nline")
+    put_log(g, "other", "from other")
     d = f"/logs/{R}{g}"
     assert set(lfs.listdir(d)) == {"@events", "@info.json", "@retention", "@streams"}
     assert g.split("/")[2] in lfs.listdir(f"/logs/{R}/it")
@@ -63,9 +45,9 @@ def test_groups_are_directories_and_their_events_are_lines(lfs, boto, group):
     assert b'"logGroupName"' in read(lfs, f"{d}/@info.json")
 
 
-def test_a_followed_file_grows_from_its_forward_token_once_a_second_at_most(lfs, boto, group):
+def test_a_followed_file_grows_from_its_forward_token_once_a_second_at_most(lfs, boto, group, put_log):
     g = group()
-    put(boto, g, "s1", "one")
+    put_log(g, "s1", "one")
     path = f"/logs/{R}{g}/@streams/s1"
     fh = lfs.open(path, os.O_RDONLY)
     first = lfs.getattr(path, fh).size
@@ -74,7 +56,7 @@ def test_a_followed_file_grows_from_its_forward_token_once_a_second_at_most(lfs,
     for _ in range(5):
         assert lfs.getattr(path, fh).size == first   # within a second: no new call
     assert lfs.aws.calls["logs:GetLogEvents"] == calls
-    put(boto, g, "s1", "two")
+    put_log(g, "s1", "two")
     time.sleep(1.1)
     grown = lfs.getattr(path, fh).size
     assert grown > first
@@ -117,11 +99,11 @@ def test_writing_a_new_stream_creates_it(lfs, boto, group):
     assert [e["message"] for e in got] == ["first line"]
 
 
-def test_a_window_is_read_without_remounting_and_a_filter_costs_its_matches(lfs, boto, group):
+def test_a_window_is_read_without_remounting_and_a_filter_costs_its_matches(lfs, boto, group, put_log):
     g = group()
     old = time.time() - 3 * 3600
-    put(boto, g, "s1", "old ERROR", "old fine", at=old)
-    put(boto, g, "s1", "new ERROR", "new fine")
+    put_log(g, "s1", "old ERROR", "old fine", at=old)
+    put_log(g, "s1", "new ERROR", "new fine")
     d = f"/logs/{R}{g}"
     assert "old" not in read(lfs, f"{d}/@events").decode()                 # the last hour by default
     since = read(lfs, f"{d}/@since/4h/@events").decode()
@@ -138,9 +120,9 @@ def test_a_window_is_read_without_remounting_and_a_filter_costs_its_matches(lfs,
     assert e.value.errno == errno.ENOENT
 
 
-def test_the_default_window_is_a_mount_setting(make_fs, boto, group):
+def test_the_default_window_is_a_mount_setting(make_fs, boto, group, put_log):
     g = group()
-    put(boto, g, "s1", "two hours ago", at=time.time() - 2 * 3600)
+    put_log(g, "s1", "two hours ago", at=time.time() - 2 * 3600)
     lfs = make_fs(regions=[R])
     lfs.ctx.settings["logs_since"] = 3 * 3600
     assert "two hours ago" in read(lfs, f"/logs/{R}{g}/@events").decode()
