@@ -775,7 +775,7 @@ class Filesystem:
         if self._exists_remote(path):
             raise FsError(errno.EEXIST, f"{path}: exists")
         if not parent.allows_mkdir(name):
-            raise FsError(errno.EACCES, f"{path}: directories cannot be created here")
+            raise FsError(errno.EACCES, f"{path}: {parent.why_no_mkdir(name)}")
         self.overlay.dirs.add(path)
 
     @recorded

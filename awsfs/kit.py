@@ -386,6 +386,9 @@ class NamesDir(RegionNode, Dir):
     def allows_mkdir(self, name: str) -> bool:
         return not self.invalid(self.key_of(name)) and not is_tool_scratch(name)
 
+    def why_no_mkdir(self, name: str) -> str:
+        return self.invalid(self.key_of(name)) or super().why_no_mkdir(name)
+
     def plan_unlink(self, name: str) -> list[Mutation]:
         return self.child_for_create(name).plan_delete()  # type: ignore[attr-defined]
 

@@ -109,6 +109,10 @@ class Dir(Node):
         """What removing this directory, now empty, changes in AWS (an S3 ``dir/`` marker)."""
         return []
 
+    def why_no_mkdir(self, name: str) -> str:
+        """What ``mkdir`` is told when :meth:`allows_mkdir` says no."""
+        return "directories cannot be created here"
+
     def allows_mkdir(self, name: str) -> bool:
         return False
 

@@ -59,3 +59,14 @@ def test_cat_grep_and_echo_append_a_line(mount_awsfs, group, boto, put_log):
     r = mnt.sh(f"rm -r {d}/@streams/app", check=False)
     assert r.returncode != 0 and "Operation not permitted" in r.stderr
     assert mnt.errors().count("never deleted") >= 1
+
+
+def test_a_window_and_a_filter_through_the_mount(mount_awsfs, group, put_log):
+    """The kernel resolves @since, @since/2h, then @events: every level answers."""
+    g = group()
+    put_log(g, "app", "GET / 200", "GET /x 500 ERROR")
+    mnt = mount_awsfs(regions=R)
+    d = f"logs/{R}{g}"
+    assert mnt.sh(f"cat {d}/@since/2h/@events | wc -l", executable="/bin/bash").stdout.strip() == "2"
+    assert mnt.sh(f"cat {d}/@filter/ERROR/events").stdout.endswith(" GET /x 500 ERROR\n")
+    assert mnt.sh(f"ls {d}/@since/1d").stdout.split() == ["@events", "@filter", "@streams"]

@@ -113,7 +113,7 @@ def test_a_window_is_read_without_remounting_and_a_filter_costs_its_matches(lfs,
     assert "old fine" in read(lfs, f"{d}/@since/{iso}/@events").decode()
     hits = read(lfs, f"{d}/@since/4h/@filter/ERROR/events").decode().splitlines()
     assert [h.split(" ", 2)[2] for h in hits] == ["old ERROR", "new ERROR"]
-    assert sorted(lfs.listdir(f"{d}/@since/4h")) == ["@events", "@streams"]
+    assert sorted(lfs.listdir(f"{d}/@since/4h")) == ["@events", "@filter", "@streams"]
     assert "@since" not in lfs.listdir(d)                                   # not listed: grep -r stays out
     with pytest.raises(FsError) as e:
         read(lfs, f"{d}/@since/yesterday/@events")
@@ -126,3 +126,34 @@ def test_the_default_window_is_a_mount_setting(make_fs, boto, group, put_log):
     lfs = make_fs(regions=[R])
     lfs.ctx.settings["logs_since"] = 3 * 3600
     assert "two hours ago" in read(lfs, f"/logs/{R}{g}/@events").decode()
+
+
+def test_every_level_of_a_query_path_is_a_directory_and_odd_names_never_fail(lfs, boto, group, put_log):
+    """The kernel looks up @since, then @since/2h, then the file: each level answers."""
+    g = group()
+    put_log(g, "s1", "an ERROR")
+    d = f"/logs/{R}{g}"
+    assert lfs.getattr(f"{d}/@since").kind == "dir" and lfs.listdir(f"{d}/@since") == []
+    assert lfs.getattr(f"{d}/@since/2h").kind == "dir" and lfs.getattr(f"{d}/@filter").kind == "dir"
+    assert lfs.getattr(f"{d}/@since/2h/@filter/ERROR").kind == "dir"
+    assert read(lfs, f"{d}/@since/2h/@filter/ERROR/events").decode().endswith(" an ERROR\n")
+    with pytest.raises(FsError) as e:
+        lfs.getattr(f"{d}/@nonsense")
+    assert e.value.errno == errno.ENOENT
+    boto("logs", R).create_log_group(logGroupName=f"{g}//odd")     # an empty component: not shown
+    try:
+        assert "odd" not in lfs.listdir(d) and "@events" in lfs.listdir(d)
+    finally:
+        boto("logs", R).delete_log_group(logGroupName=f"{g}//odd")
+    with pytest.raises(FsError) as e:
+        lfs.mkdir(f"{d}/new-group", 0o755)
+    assert e.value.errno == errno.EACCES and "create-log-group" in e.value.reason
+
+
+def test_ls_l_of_streams_costs_one_call_per_stream(lfs, boto, group, put_log):
+    g = group(streams=("a", "b", "c"))
+    for s in "abc":
+        put_log(g, s, f"in {s}")
+    before = lfs.aws.calls["logs:GetLogEvents"]
+    sizes = [lfs.getattr(f"/logs/{R}{g}/@streams/{s}").size for s in lfs.listdir(f"/logs/{R}{g}/@streams")]
+    assert all(sizes) and lfs.aws.calls["logs:GetLogEvents"] - before == 3

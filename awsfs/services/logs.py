@@ -36,6 +36,7 @@ from ..transaction import Mutation
 ROOT = "logs"
 WINDOW = 3600.0            # seconds back a file starts
 POLL = 1.0                 # a file asks AWS for new events at most this often
+PAGE = 1000                # events a GetLogEvents page asks for (a shorter one is the end)
 KEEP_BYTES = 64 << 20      # of one followed file; past it, older lines are no longer served
 RETENTION = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
              3653)
@@ -53,8 +54,14 @@ def tree(ctx: Any, region: str) -> Hierarchy:
     listing = Groups(ctx, region).listing()
     listing.ensure()
     if getattr(listing, "tree", None) is None:
-        listing.tree = Hierarchy(listing, lambda name: name.lstrip("/").split("/"))
+        listing.tree = Hierarchy(listing, group_parts)
     return listing.tree
+
+
+def group_parts(name: str) -> list[str]:
+    """Where a group is below its region; [] for none (a name with an empty or '.' component)."""
+    parts = name.lstrip("/").split("/")
+    return [] if any(p in ("", ".", "..") for p in parts) else parts
 
 
 def group_of(ctx: Any, region: str, key: str) -> Optional[dict]:
@@ -81,41 +88,38 @@ class GroupDir(NamesDir):
 
     @classmethod
     def variant(cls, ctx: Any, path: str, region: str, name: str) -> Optional[Any]:
-        parts, query = name.split("/"), {}
-        for word in ("@since", "@filter"):  # <group>/@since/<when>/..., <group>/@filter/<pattern>/events
-            if word in parts:
-                at = parts.index(word)
-                if at + 1 >= len(parts):
-                    raise enoent(path, f"{word} is followed by {'a time or a duration' if word == '@since' else 'a pattern'}")
-                query[word] = unescape(parts[at + 1]) or parts[at + 1]
-                if word == "@since":
-                    since_ms(query[word], path)  # a bad one is ENOENT with the reason
-                del parts[at:at + 2]
-                if not parts[at:] and word == "@since":
-                    return QueryDir(ctx, path, region=region, group="/".join(parts), **query)
-                if word == "@filter":
-                    if parts[at:] == []:
-                        return QueryDir(ctx, path, region=region, group="/".join(parts), **query)
-                    if parts[at:] != ["events"]:
-                        raise enoent(path, "@filter/<pattern>/ holds one file: events")
-                    return EventsFile(ctx, path, region=region, group="/".join(parts[:at]), **query)
-        if query and parts[-1] not in ("@events", "@streams") and "@streams" not in parts:
-            raise enoent(path, "@since/<when>/ holds @events and @streams/")
-        if "@streams" in parts:
-            at = parts.index("@streams")
-            group, rest = "/".join(parts[:at]), parts[at + 1:]
-            if len(rest) > 1:
-                raise enoent(path, "stream names are one path component (escaped)")
+        """The @ places of a group, read left to right: ``<group>/[@since/<when>/][@filter/<pattern>/]``
+        then ``@events`` (``events`` under @filter), ``@streams[/<stream>]``, ``@info.json``,
+        ``@retention``; every level on the way is a directory (the kernel looks each one up)."""
+        parts = name.split("/")
+        at = next((i for i, p in enumerate(parts) if p.startswith("@")), None)
+        if at is None:
+            return None
+        group, rest, query = "/".join(parts[:at]), parts[at:], {}
+        here = dict(ctx=ctx, path=path, region=region, group=group)
+        while rest and rest[0] in ("@since", "@filter") and rest[0] not in query:
+            word = rest.pop(0)
             if not rest:
-                return StreamsDir(ctx, path, region=region, group=group, **query)
-            return StreamFile(ctx, path, region=region, group=group, stream=rest[0], **query)
-        if parts[-1] in SPECIAL:
-            kind = {"@events": EventsFile, "@info.json": InfoFile, "@retention": RetentionFile}[parts[-1]]
-            return kind(ctx, path, region=region, group="/".join(parts[:-1]), **query)
-        return None
+                return QueryDir(**here, **query, level=word)      # @since/ or @filter/ itself
+            raw = rest.pop(0)
+            query[word] = unescape(raw) or raw
+            if word == "@since":
+                since_ms(query[word], path)  # a bad one is ENOENT with the reason
+            if not rest:
+                return QueryDir(**here, **query)
+        if "@filter" in query:
+            if rest == ["events"]:
+                return EventsFile(**here, **query)
+            raise enoent(path, "@filter/<pattern>/ holds one file: events")
+        if rest[:1] == ["@streams"] and len(rest) <= 2:
+            return StreamsDir(**here, **query) if len(rest) == 1 else StreamFile(**here, stream=rest[1], **query)
+        if len(rest) == 1 and rest[0] in ("@events", "@info.json", "@retention") and not (query and rest[0] != "@events"):
+            return {"@events": EventsFile, "@info.json": InfoFile, "@retention": RetentionFile}[rest[0]](**here, **query)
+        raise enoent(path, "no such place in a log group (@events, @streams/, @info.json, @retention, @since/, "
+                     "@filter/)")
 
     def invalid(self, key: str) -> str:
-        return "log groups cannot be made through the mount yet (aws logs create-log-group)"
+        return "log groups are not made through the mount yet: `aws logs create-log-group --log-group-name NAME`"
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         raise FsError(errno.EPERM, f"{self.path}/{name}: logs are never deleted through the mount")
@@ -135,12 +139,15 @@ def since_ms(when: str, path: str = "") -> int:
 
 
 class QueryDir(RegionNode, Dir):
-    """``@since/<when>/`` (its @events and @streams/) or ``@filter/<pattern>/`` (its events)."""
+    """``@since/<when>/`` (its @events, @streams/ and @filter/) or ``@filter/<pattern>/`` (its events);
+    ``@since/`` and ``@filter/`` themselves list nothing (any name below them is asked for)."""
 
     def entries(self) -> list[tuple[str, Any]]:
+        if self.params.get("level"):
+            return []
         if "@filter" in self.params:
             return [("events", FILE)]
-        return [("@events", FILE), ("@streams", DIR)]
+        return [("@events", FILE), ("@filter", DIR), ("@streams", DIR)]
 
     def check(self) -> None:
         if group_of(self.ctx, self.region_ok(), self.params["group"]) is None:
@@ -343,14 +350,15 @@ class StreamFile(Growing):
     def poll(self, f: Follow, force: bool = False) -> None:
         region, name = self.region_ok(), self.group_name()
         while True:
-            params: dict = {"logGroupName": name, "logStreamName": self.stream(), "startFromHead": True}
+            params: dict = {"logGroupName": name, "logStreamName": self.stream(), "startFromHead": True,
+                            "limit": PAGE}
             params.update({"nextToken": f.token} if f.token else {"startTime": f.since})
             page = self.aws.call("logs", region, "GetLogEvents", **params)
             for e in page.get("events", []):
                 f.append(line_of(e))
             token, f.token = f.token, page.get("nextForwardToken") or f.token
-            if not page.get("events") or token == f.token:
-                return
+            if len(page.get("events", [])) < PAGE or token == f.token:
+                return  # a page short of the limit is the end: nothing to ask again until the next poll
 
     def plan_line(self, line: str) -> list[Mutation]:
         region, name, stream = self.region_ok(), self.group_name(), self.stream()
