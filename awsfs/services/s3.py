@@ -10,7 +10,7 @@
   and a prefix (``a/b``), the directory wins.
 * Reading is ranged GETs of 8 MB, conditional on the ETag the listing showed (a change while
   reading is ESTALE, never a mix of two versions), four ranges ahead of a sequential reader,
-  shared by every reader, at most 12 kept. ``stat`` and ``open`` download nothing.
+  shared by every reader, at most 8 kept (what a sequential reader passed is let go). ``stat`` and ``open`` download nothing.
 * Saving follows the document rules: scratch names stay local; the content is committed from the
   complete spool (on local disk when large), conditional on the ETag the writer saw (If-Match;
   ESTALE when it changed); a new name is created with If-None-Match ``*`` (EEXIST when taken).
@@ -49,7 +49,8 @@ HOME = "us-east-1"          # where ListBuckets and GetBucketLocation are asked
 DIRECTORY = "/"             # a listing's value for a prefix
 CHUNK = 8 << 20             # bytes of one ranged GET
 AHEAD = 4                   # ranges fetched ahead of a sequential reader
-KEEP = 12                   # ranges kept, across all readers (about 100 MB at most)
+KEEP = 8                    # ranges kept, across all readers (64 MB at most; a sequential reader
+                            # keeps the one it reads, the one before and four ahead)
 PART = 8 << 20              # bytes of a multipart upload's part; smaller objects are one PutObject
 PARTS_AT_ONCE = 8
 MAX_COPY = 5 << 30          # CopyObject's limit
@@ -371,9 +372,12 @@ class Ranges:
             while len(self._last) > 1000:
                 self._last.popitem(last=False)
             wanted = self._want(node, e, obj, i)
-            if last is not None and i in (last, last + 1):  # sequential: the next ranges at once
+            if last is not None and i in (last, last + 1):  # sequential: the next ranges at once,
                 for j in range(i + 1, min(i + AHEAD, (e["Size"] - 1) // CHUNK) + 1):
                     self._want(node, e, obj, j)
+                behind = self._kept.get((*obj, i - 2))          # and what it has passed is let go
+                if behind is not None and behind.done():
+                    del self._kept[(*obj, i - 2)]
             self._trim()
         try:
             return wanted.result()
@@ -442,7 +446,7 @@ def kept_settings(node: "ObjectFile", head: dict) -> dict:
     return kept
 
 
-_PARTS = threading.BoundedSemaphore(PARTS_AT_ONCE * 2)  # part bodies queued or in flight, all writers together
+_PARTS = threading.BoundedSemaphore(PARTS_AT_ONCE)  # part bodies queued or in flight, all writers together
 
 
 class Early:
@@ -653,6 +657,8 @@ class ObjectFile(Listed, Document):
         the name suggests."""
         bucket, key = self.params["bucket"], self.params["key"]
         try:
+            if not isinstance(find(self.ctx, bucket, key, self.path), dict):  # a new name (as listed): no call
+                raise enoent(self.path)
             kept = kept_settings(self, self.aws.call("s3", self.region(), "HeadObject", Bucket=bucket, Key=key))
         except FsError as e:
             if e.errno != errno.ENOENT:
