@@ -274,3 +274,19 @@ def test_at_five_versions_the_oldest_non_default_goes_first(ifs, world, iam):
     errors = read(ifs, "/.awsfs/errors").decode()
     assert "note:" in errors and "v2, was deleted" in errors and path in errors
     assert "someone else" not in errors
+
+
+def test_a_file_named_other_than_json_in_policies_is_refused_not_kept_silently(make_fs, boto, unique):
+    from awsfs.errors import InputError
+    import os as _os
+    iam = boto("iam")
+    user = unique("u")
+    iam.create_user(UserName=user)
+    try:
+        fs = make_fs(regions=["us-east-1"])
+        fs.listdir(f"/iam/users/{user}/policies")
+        with pytest.raises(InputError) as e:
+            fs.create(f"/iam/users/{user}/policies/no-ext", 0o644, _os.O_WRONLY | _os.O_CREAT)
+        assert e.value.errno == errno.EINVAL and "<policy name>.json" in e.value.reason
+    finally:
+        iam.delete_user(UserName=user)

@@ -309,16 +309,18 @@ class InlinePolicy(PolicyDoc):
 
 
 class InlineDir(ListedDir):
-    """``policies/``: a principal's inline policies as ``<name>.json``; other names stay local."""
+    """``policies/``: a principal's inline policies as ``<name>.json`` (another name is EINVAL)."""
     child, suffix = FILE, ".json"
 
     def listed(self) -> Listed:
         return self.inline()
 
     def is_scratch(self, name: str) -> bool:
-        return is_editor_scratch(name) or not name.endswith(".json")
+        return is_editor_scratch(name)  # (editors' and sed's and rsync's temp names stay local)
 
     def child_for_create(self, name: str) -> File:
+        if not name.endswith(".json"):
+            raise InputError(errno.EINVAL, f"{name!r}: an inline policy is a file named <policy name>.json")
         if not NAME.fullmatch(stem(name)):
             raise InputError(errno.EINVAL, f"{name!r}: an inline policy's name is at most 128 letters, digits "
                              "and +=,.@_-, then .json")
