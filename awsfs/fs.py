@@ -776,7 +776,12 @@ class Filesystem:
             raise FsError(errno.EEXIST, f"{path}: exists")
         if not parent.allows_mkdir(name):
             raise FsError(errno.EACCES, f"{path}: {parent.why_no_mkdir(name)}")
-        self.overlay.dirs.add(path)
+        made = parent.plan_mkdir(name)
+        if made:  # a directory that is a thing of its own (a log group): made in AWS now
+            self.tx.run(path, made)
+            self._forget(path)
+            return
+        self.overlay.dirs.add(path)  # else local, until something is written in it
 
     @recorded
     def rmdir(self, path: str) -> None:

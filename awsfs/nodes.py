@@ -109,6 +109,11 @@ class Dir(Node):
         """What removing this directory, now empty, changes in AWS (an S3 ``dir/`` marker)."""
         return []
 
+    def plan_mkdir(self, name: str) -> list["Mutation"]:
+        """What ``mkdir`` of ``name`` here makes in AWS; [] (the default): a local directory until
+        something is written in it."""
+        return []
+
     def why_no_mkdir(self, name: str) -> str:
         """What ``mkdir`` is told when :meth:`allows_mkdir` says no."""
         return "directories cannot be created here"

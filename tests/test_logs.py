@@ -146,8 +146,14 @@ def test_every_level_of_a_query_path_is_a_directory_and_odd_names_never_fail(lfs
     finally:
         boto("logs", R).delete_log_group(logGroupName=f"{g}//odd")
     with pytest.raises(FsError) as e:
-        lfs.mkdir(f"{d}/new-group", 0o755)
-    assert e.value.errno == errno.EACCES and "create-log-group" in e.value.reason
+        lfs.mkdir(f"{d}/bad name", 0o755)
+    assert e.value.errno == errno.EACCES and "letters, digits" in e.value.reason
+    lfs.mkdir(f"{d}/worker", 0o755)                                  # CreateLogGroup, named like its parent
+    try:
+        assert boto("logs", R).describe_log_groups(logGroupNamePrefix=f"{g}/worker")["logGroups"]
+        assert "@events" in lfs.listdir(f"{d}/worker") and "worker" in lfs.listdir(d)
+    finally:
+        boto("logs", R).delete_log_group(logGroupName=f"{g}/worker")
 
 
 def test_ls_l_of_streams_costs_one_call_per_stream(lfs, boto, group, put_log):

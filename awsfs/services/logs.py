@@ -17,10 +17,12 @@ that grow, ``tail -f`` included.
 * ``echo line >> @streams/<s>``: PutLogEvents, one event per line, time now, when the line is
   written; writing a stream that does not exist creates it first (CreateLogStream). Log groups
   and streams are never deleted through the mount (EPERM): a stray ``rm -r`` cannot wipe logs.
+* ``mkdir`` of a new name is CreateLogGroup (a leading ``/`` below a level whose groups have one).
 """
 from __future__ import annotations
 
 import errno
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -41,6 +43,7 @@ KEEP_BYTES = 64 << 20      # of one followed file; past it, older lines are no l
 RETENTION = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
              3653)
 SPECIAL = ("@events", "@info.json", "@retention", "@streams")
+GROUP_PART = re.compile(r"[A-Za-z0-9._#-]+")
 
 
 class Groups(Collection):
@@ -119,7 +122,22 @@ class GroupDir(NamesDir):
                      "@filter/)")
 
     def invalid(self, key: str) -> str:
-        return "log groups are not made through the mount yet: `aws logs create-log-group --log-group-name NAME`"
+        if not all(GROUP_PART.fullmatch(p) for p in key.split("/")) or len(key) > 511:
+            return "a log group's name has letters, digits and . _ - # in each part (512 characters at most)"
+        return ""
+
+    def plan_mkdir(self, name: str) -> list[Mutation]:
+        """``mkdir``: CreateLogGroup, named like the groups beside it (a leading ``/`` below a level
+        whose groups have one, as /aws/lambda/... do)."""
+        region, key = self.region_ok(), self.key_of(name)
+        listing = Groups(self.ctx, region).listing()
+        listing.ensure()
+        here = "/".join(self.parts())
+        rooted = bool(here) and any(n.startswith(f"/{here}/") or n == f"/{here}" for n in list(listing.names))
+        group = ("/" if rooted else "") + key
+        return [Mutation("logs", region, "CreateLogGroup", {"logGroupName": group}, [(ROOT, region)],
+                         f"create log group {group}", conflict_errno=errno.EEXIST,
+                         conflict=f"{group}: a log group of this name exists")]
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         raise FsError(errno.EPERM, f"{self.path}/{name}: logs are never deleted through the mount")
