@@ -102,3 +102,47 @@ def test_sed_i_of_a_trust_policy_and_a_refused_edit(mount_awsfs, world, boto):
     assert got["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert sorted(mnt.sh(f"ls -a iam/roles/{world['role']}").stdout.split()) == \
         [".", "..", "attached", "info.json", "policies", "trust.json"]
+
+
+def test_ln_s_attaches_and_joins_rm_detaches_and_leaves(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    r, u, p, g = world["role"], world["user"], world["policy"], f"it-group-{world['role'][8:]}"
+    iam.create_group(GroupName=g)
+    try:
+        d = f"iam/roles/{r}/attached"
+        assert mnt.sh(f"ls {d}").stdout == ""
+        count = json.loads(mnt.sh(f"cat iam/policies/{p}/info.json").stdout)["AttachmentCount"]
+        mnt.sh(f"ln -s ../../../policies/{p} {d}/{p}")
+        assert [a["PolicyName"] for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]] == [p]
+        assert mnt.sh(f"readlink {d}/{p}").stdout == f"../../../policies/{p}\n"
+        assert f"{p} -> ../../../policies/{p}" in mnt.sh(f"ls -l {d}").stdout
+        assert mnt.sh(f"cat {d}/{p}/document.json").stdout == shown(DOC)  # through the new link
+        assert json.loads(mnt.sh(f"cat iam/policies/{p}/info.json").stdout)["AttachmentCount"] == count + 1
+        mnt.sh(f"rm {d}/{p}")
+        assert iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"] == []
+        assert mnt.sh(f"ls {d}").stdout == ""
+        assert json.loads(mnt.sh(f"cat iam/policies/{p}/info.json").stdout)["AttachmentCount"] == count
+
+        groups = f"iam/users/{u}/groups"
+        mnt.sh(f"ln -s ../../../groups/{g} {groups}/{g}")
+        assert [x["GroupName"] for x in iam.list_groups_for_user(UserName=u)["Groups"]] == [g]
+        assert mnt.sh(f"readlink {groups}/{g}").stdout == f"../../../groups/{g}\n"
+        assert f"{g} -> ../../../groups/{g}" in mnt.sh(f"ls -l {groups}").stdout
+        mnt.sh(f"rm {groups}/{g}")
+        assert iam.list_groups_for_user(UserName=u)["Groups"] == [] and mnt.sh(f"ls {groups}").stdout == ""
+        assert mnt.errors() == ""
+
+        before = mnt.status()["aws_calls"]
+        r1 = mnt.sh(f"ln -s ../../../policies/{p} {d}/other", check=False)  # not named after its policy
+        r2 = mnt.sh(f"ln -s ../../../policies/nope {d}/nope", check=False)
+        assert r1.returncode == 1 and "Invalid argument" in r1.stderr
+        assert r2.returncode == 1 and "No such file or directory" in r2.stderr
+        assert not [k for k in spent(mnt, before) if not k.startswith("iam:List")]
+        assert f"link other points at policy {p}" in mnt.errors()
+        assert iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"] == []
+    finally:
+        for x in iam.list_groups_for_user(UserName=u)["Groups"]:
+            iam.remove_user_from_group(GroupName=x["GroupName"], UserName=u)
+        for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])
+        iam.delete_group(GroupName=g)

@@ -290,3 +290,114 @@ def test_a_file_named_other_than_json_in_policies_is_refused_not_kept_silently(m
         assert e.value.errno == errno.EINVAL and "<policy name>.json" in e.value.reason
     finally:
         iam.delete_user(UserName=user)
+
+
+# -- links: attach, detach, group membership ------------------------------------------------------
+
+@pytest.fixture
+def extra(world, iam):
+    """A second managed policy, attached to nothing (detached from the world's principals after)."""
+    name = f"{world['policy']}-extra"
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(DOC))["Policy"]["Arn"]
+    yield name, arn
+    for kind in ("user", "role", "group"):
+        try:
+            getattr(iam, f"detach_{kind}_policy")(**{f"{kind.capitalize()}Name": world[kind]}, PolicyArn=arn)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+    iam.delete_policy(PolicyArn=arn)
+
+
+def attached(iam, kind, name):
+    got = getattr(iam, f"list_attached_{kind}_policies")(**{f"{kind.capitalize()}Name": name})["AttachedPolicies"]
+    return sorted(p["PolicyName"] for p in got)
+
+
+def attachments(ifs, policy):
+    return json.loads(read(ifs, f"/iam/policies/{policy}/info.json"))["AttachmentCount"]
+
+
+@pytest.mark.parametrize("kind", ["user", "role", "group"])
+def test_ln_s_attaches_a_policy_and_rm_detaches_it(ifs, world, iam, extra, kind):
+    noun, name, (policy, arn) = kind.capitalize(), world[kind], extra
+    d = f"/iam/{kind}s/{name}/attached"
+    before_listing, count = sorted(ifs.listdir(d)), attachments(ifs, policy)
+    before = dict(ifs.aws.calls)
+    ifs.symlink(f"{d}/{policy}", f"../../../policies/{policy}")
+    assert spent_since(ifs, before) == {f"iam:Attach{noun}Policy": 1}
+    assert policy in attached(iam, kind, name)
+    assert sorted(ifs.listdir(d)) == sorted(before_listing + [policy])  # written through: no call
+    assert ifs.readlink(f"{d}/{policy}") == f"../../../policies/{policy}"
+    assert attachments(ifs, policy) == count + 1
+    assert spent_since(ifs, before) == {f"iam:Attach{noun}Policy": 1}
+
+    ifs.unlink(f"{d}/{policy}")
+    assert policy not in attached(iam, kind, name)
+    assert sorted(ifs.listdir(d)) == before_listing and attachments(ifs, policy) == count
+    assert spent_since(ifs, before) == {f"iam:Attach{noun}Policy": 1, f"iam:Detach{noun}Policy": 1}
+    with pytest.raises(FsError) as e:
+        ifs.getattr(f"{d}/{policy}")
+    assert e.value.errno == errno.ENOENT
+    before = dict(ifs.aws.calls)
+    with pytest.raises(FsError) as e:  # not attached (any more)
+        ifs.unlink(f"{d}/{policy}")
+    assert e.value.errno == errno.ENOENT and spent_since(ifs, before) == {}
+
+
+def test_ln_s_adds_a_user_to_a_group_and_rm_removes_it(ifs, world, iam):
+    u, g = world["user"], world["group"]
+    d = f"/iam/users/{u}/groups"
+
+    def groups():
+        return [x["GroupName"] for x in iam.list_groups_for_user(UserName=u)["Groups"]]
+    assert ifs.listdir(d) == [g]
+    ifs.unlink(f"{d}/{g}")
+    assert groups() == [] and ifs.listdir(d) == []
+    assert ifs.aws.calls["iam:RemoveUserFromGroup"] == 1
+    ifs.symlink(f"{d}/{g}", f"../../../groups/{g}")
+    assert groups() == [g] and ifs.listdir(d) == [g]
+    assert ifs.readlink(f"{d}/{g}") == f"../../../groups/{g}"  # shown as awsfs shows every link
+    assert ifs.aws.calls["iam:AddUserToGroup"] == 1
+
+
+def test_already_linked_makes_no_call(ifs, world):
+    u, p, g = world["user"], world["policy"], world["group"]
+    ifs.listdir(f"/iam/users/{u}/attached")
+    ifs.listdir(f"/iam/users/{u}/groups")
+    ifs.listdir("/iam/policies")
+    ifs.listdir("/iam/groups")
+    before = dict(ifs.aws.calls)
+    ifs.symlink(f"/iam/users/{u}/attached/{p}", f"../../../policies/{p}")
+    ifs.symlink(f"/iam/users/{u}/groups/{g}", f"../../../groups/{g}")
+    assert spent_since(ifs, before) == {}
+
+
+def test_a_link_must_be_named_after_its_target_and_point_as_awsfs_shows(ifs, world, extra):
+    r, g, (p, _) = world["role"], world["group"], extra
+    d = f"/iam/roles/{r}/attached"
+    refused = [
+        (f"{d}/other", f"../../../policies/{p}", "named after"),             # the wrong name
+        (f"{d}/{p}", f"../../policies/{p}", "must point at"),                 # not where awsfs points
+        (f"{d}/{p}", f"../../../policies/{p}/", "must point at"),
+        (f"{d}/{p}", f"../../../groups/{p}", "must point at"),                # another kind
+        (f"{d}/{p}", f"../../../policies/{p}/../{p}", "must point at"),
+        (f"{d}/{p}", f"/elsewhere/iam/policies/{p}", "must point at"),        # absolute: not taken
+        (f"{d}/{p}", f"/iam/policies/{p}", "must point at"),
+        (f"{d}/{p}", p, "must point at"),
+        (f"/iam/users/{world['user']}/groups/{g}", f"../../../policies/{g}", "../../../groups/"),
+    ]
+    before = dict(ifs.aws.calls)
+    for path, target, says in refused:
+        with pytest.raises(FsError) as e:
+            ifs.symlink(path, target)
+        assert e.value.errno == errno.EINVAL and says in e.value.reason, (target, e.value.reason)
+    for path, target in ((f"{d}/nope", "../../../policies/nope"),
+                         (f"/iam/users/{world['user']}/groups/nope", "../../../groups/nope")):
+        with pytest.raises(FsError) as e:  # no such policy, no such group
+            ifs.symlink(path, target)
+        assert e.value.errno == errno.ENOENT, target
+    assert not [k for k in spent_since(ifs, before) if not k.startswith("iam:List")]
+    assert f"link other points at policy {p}" in read(ifs, "/.awsfs/errors").decode()
+    with pytest.raises(FsError) as e:  # links are made only in attached/ and groups/
+        ifs.symlink(f"/iam/policies/{p}/{p}", f"../../../policies/{p}")
+    assert e.value.errno == errno.EACCES

@@ -23,8 +23,11 @@
 * Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
   (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
   new version that does not follow the last one listed means someone else saved meanwhile (a note).
-* ``groups/`` and ``attached/`` are read-only symlinks into ``/iam/groups`` and ``/iam/policies``
-  (the link to a policy AWS manages dangles: only the account's own are listed).
+* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups`` and ``/iam/policies`` (the link to a
+  policy AWS manages dangles: only the account's own are listed). ``ln -s ../../../policies/<p> <p>``
+  (or ``<mount>/iam/policies/<p>``; another target or name is EINVAL, a policy or group not listed
+  ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when already there; ``rm`` is
+  Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount.
 """
 from __future__ import annotations
 
@@ -47,8 +50,22 @@ PRINCIPALS = ("users", "roles", "groups")
 CHILDREN = {"users": ("info.json", "policies", "groups", "attached"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
             "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
-LINKS = {"attached": ("ListAttached{}Policies", "PolicyName", "policies"),  # directory -> (listing, name, where to)
-         "groups": ("ListGroupsForUser", "GroupName", "groups")}
+
+
+class Links(NamedTuple):
+    """What a directory of links lists ({} is the owner's noun), and what ``ln -s`` and ``rm`` there call."""
+    listing: str
+    field: str  # an entry's name
+    to: str     # the kind linked to
+    add: str
+    remove: str
+    ref: str    # the call's parameter naming the target (and the listed entry's field holding it)
+
+
+LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", "policies", "Attach{}Policy", "Detach{}Policy",
+                           "PolicyArn"),
+         "groups": Links("ListGroupsForUser", "GroupName", "groups", "AddUserToGroup", "RemoveUserFromGroup",
+                         "GroupName")}
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
@@ -145,8 +162,8 @@ class Thing:
         return Inline(self.ctx, self.noun, self.params["kind"], self.params["name"])
 
     def links(self) -> Listed:
-        (op, field, _), kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
-        return Listed(self.ctx, op.format(self.noun), field, kind, name, self.params["sub"],
+        spec, kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
+        return Listed(self.ctx, spec.listing.format(self.noun), spec.field, kind, name, self.params["sub"],
                       **{f"{self.noun}Name": name})
 
     def versions(self) -> Listed:
@@ -207,11 +224,61 @@ class Info(Thing, File):
 
 
 class LinksDir(ListedDir):
-    """``groups/`` or ``attached/``: a symlink per group or attached policy."""
+    """``groups/`` or ``attached/``: a symlink per group or attached policy; ``ln -s`` links, ``rm`` unlinks."""
     child = LINK
 
     def listed(self) -> Listed:
         return self.links()
+
+    @property
+    def spec(self) -> Links:
+        return LINKS[self.params["sub"]]
+
+    def named(self, target: str) -> Optional[str]:
+        """The policy or group ``target`` names, when it is a link as awsfs shows it (``../../../<kind>/<name>``)."""
+        start = f"../../../{self.spec.to}/"
+        rest = target[len(start):] if target.startswith(start) else ""
+        return rest if rest and "/" not in rest else None
+
+    def plan_symlink(self, name: str, target: str) -> list[Mutation]:
+        spec, what = self.spec, KINDS[self.spec.to][0].lower()
+        named = self.named(target)
+        if named is None:
+            raise InputError(errno.EINVAL, f"link {name} must point at ../../../{spec.to}/{name}: the {what} it "
+                             "is named after")
+        if named != name:
+            raise InputError(errno.EINVAL, f"link {name} points at {what} {named}: a link is named after its {what}")
+        it = things(self.ctx, spec.to).lookup(name, f"/iam/{spec.to}/{name}")
+        linked = {spec.field: name, spec.ref: it["Arn"]} if spec.to == "policies" else it
+        listed = unless_absent(lambda: self.links().lookup(name, self.path))
+        if listed is not None:  # already there: nothing to do (another of the name, an AWS managed policy: EEXIST)
+            if listed[spec.ref] == linked[spec.ref]:
+                return []
+            raise FsError(errno.EEXIST, f"{self.path}/{name}: another {what} of this name is linked here")
+        return self.linking(spec.add, name, linked, +1, repeatable=True)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        links, ref = self.links(), self.spec.ref
+        listed = links.lookup(name, f"{self.path}/{name}")
+        return self.linking(self.spec.remove, name, listed, -1, verify=lambda: all(  # (one page holds them all)
+            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))
+
+    def linking(self, op: str, name: str, linked: dict, by: int, **more: Any) -> list[Mutation]:
+        """``op`` on this link, written through to the listing here and to the policy's AttachmentCount."""
+        spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, self.spec.to)
+
+        def done(resp: dict) -> None:
+            if by > 0:
+                links.put(name, linked)
+            else:
+                links.drop(name)
+            listing = targets.cached()
+            it = listing and spec.to == "policies" and listing.get(name)
+            if it and it["Arn"] == linked["PolicyArn"] and "AttachmentCount" in it:
+                targets.put(name, {**it, "AttachmentCount": it["AttachmentCount"] + by})
+        return [Mutation("iam", R, op.format(self.noun), {f"{self.noun}Name": owner, spec.ref: linked[spec.ref]},
+                         [links.key(), targets.key()], f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
+                         f"{KINDS[spec.to][0].lower()} {name}", update=done, overrides=FULL, **more)]
 
 
 class MemberLink(Thing, Link):
@@ -219,7 +286,7 @@ class MemberLink(Thing, Link):
         self.links().lookup(self.params["link"], self.path)
 
     def target(self) -> str:
-        return f"../../../{LINKS[self.params['sub']][2]}/{self.params['link']}"
+        return f"../../../{LINKS[self.params['sub']].to}/{self.params['link']}"
 
 
 class VersionsDir(ListedDir):
