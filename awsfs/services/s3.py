@@ -147,10 +147,34 @@ def _entry(key: str, size: int, modified: Any, etag: str, storage: Optional[str]
     return {"Key": key, "Size": size, "LastModified": modified, "ETag": etag, "StorageClass": storage or "STANDARD"}
 
 
+class ObjectsListing(Listing):
+    """A directory's listing that asks for its next page while a reader is still going through this
+    one (``ls -l`` of 10,000 objects: the kernel's work on a page overlaps the next page's call).
+    Only a reader going through it asks ahead, not a lookup; a failed page ahead is not kept (the
+    reader asks again and gets the error)."""
+
+    _ahead: Optional[threading.Thread] = None
+
+    def iter_from(self, offset: int, values: bool = True) -> Iterator[tuple[str, Any]]:
+        for i, item in enumerate(super().iter_from(offset, values), offset):
+            if not self.complete and i * 2 >= len(self.names) and (self._ahead is None or not self._ahead.is_alive()):
+                self._ahead = threading.Thread(target=contextvars.copy_context().run, args=(self._next_page,),
+                                               name="awsfs-s3-list-ahead", daemon=True)
+                self._ahead.start()
+            yield item
+
+    def _next_page(self) -> None:
+        try:
+            self.ensure(len(self.names) + 1)
+        except Exception:  # noqa: BLE001 - the reader's own ensure() asks again and gets it
+            pass
+
+
 class Objects(Collection):
     """The objects and prefixes right below ``prefix`` ("" or ``a/b/``) of a bucket."""
 
     root, service, op, name, one = ROOT, "s3", "ListObjectsV2", "@list", "@head"
+    listing_class = ObjectsListing
     absent = "no such object"
 
     def __init__(self, ctx: Any, bucket: str, prefix: str = "") -> None:
