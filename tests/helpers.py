@@ -39,6 +39,18 @@ def save(fs, path, data: bytes):
         fs.release(path, fh)
 
 
+def echo_into(fs, path, data: bytes):
+    """bash `echo x > f` on an existing file: open, truncate by path, flush, write, flush, release."""
+    fh = fs.open(path, os.O_WRONLY)
+    try:
+        fs.truncate(path, 0)
+        fs.flush(path, fh)
+        fs.write(path, data, 0, fh)
+        fs.flush(path, fh)
+    finally:
+        fs.release(path, fh)
+
+
 def create(fs, path, data: bytes):
     """A new file written whole: create, write, close."""
     fh = fs.create(path, 0o644, os.O_WRONLY | os.O_CREAT)

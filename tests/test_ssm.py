@@ -8,7 +8,7 @@ import pytest
 
 from awsfs.errors import FsError
 from faults import Faults
-from helpers import create, read, save
+from helpers import create, echo_into, read, save
 
 R = "us-east-1"
 W = os.O_WRONLY
@@ -43,18 +43,6 @@ def value(boto, name, region=R):
         return boto("ssm", region).get_parameter(Name=name, WithDecryption=True)["Parameter"]
     except boto("ssm", region).exceptions.ParameterNotFound:
         return None
-
-
-def echo_into(fs, path, data: bytes):
-    """bash `echo x > f` on an existing file: open, truncate by path, flush, write, flush, release."""
-    fh = fs.open(path, W)
-    try:
-        fs.truncate(path, 0)
-        fs.flush(path, fh)
-        fs.write(path, data, 0, fh)
-        fs.flush(path, fh)
-    finally:
-        fs.release(path, fh)
 
 
 def walk(fs, path):

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from awsfs.errors import FsError
-from helpers import make_table, read
+from helpers import echo_into, make_table, read
 from faults import Faults, aws_error, aws_error_xml
 
 R = "us-east-1"
@@ -28,18 +28,6 @@ def wfs(make_fs):
 def get(boto, table, key):
     return boto("dynamodb").get_item(TableName=table, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
 
-
-
-def echo_into(fs, path, data: bytes):
-    """bash `echo x > f` on an existing file: open, truncate by path, flush, write, flush, release."""
-    fh = fs.open(path, W)
-    try:
-        fs.truncate(path, 0)
-        fs.flush(path, fh)
-        fs.write(path, data, 0, fh)
-        fs.flush(path, fh)
-    finally:
-        fs.release(path, fh)
 
 
 def create_write(fs, path, data: bytes, sync=False):
