@@ -134,3 +134,17 @@ def put_log(boto):
         boto("logs", "us-east-1").put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
             {"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
     return put
+
+
+@pytest.fixture
+def secrets_top(boto, unique):
+    """A prefix of the test's own (``s-1a2b3c4d``) in us-east-1's Secrets Manager; every secret under
+    it is deleted afterwards, scheduled ones too."""
+    sm = boto("secretsmanager", "us-east-1")
+    prefix = unique("s")
+    yield prefix
+    for page in sm.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True):
+        for s in page["SecretList"]:
+            if s["Name"].lstrip("/").startswith(prefix + "/"):
+                sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+

@@ -24,13 +24,8 @@ def sm(boto):
 
 
 @pytest.fixture
-def top(sm, unique):
-    prefix = unique("it")
-    yield prefix
-    for page in sm.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True):
-        for s in page["SecretList"]:
-            if s["Name"].lstrip("/").startswith(prefix + "/"):
-                sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+def top(secrets_top):
+    return secrets_top
 
 
 def value(sm, name, stage="AWSCURRENT"):

@@ -19,14 +19,8 @@ def sm(boto):
 
 
 @pytest.fixture
-def top(sm, unique):
-    """A prefix of the test's own (``s-1a2b3c4d``); every secret under it is deleted afterwards."""
-    prefix = unique("s")
-    yield prefix
-    for page in sm.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True):
-        for s in page["SecretList"]:
-            if s["Name"].lstrip("/").startswith(prefix + "/"):
-                sm.delete_secret(SecretId=s["ARN"], ForceDeleteWithoutRecovery=True)
+def top(secrets_top):
+    return secrets_top
 
 
 @pytest.fixture
