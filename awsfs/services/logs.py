@@ -294,13 +294,13 @@ class Growing(GroupNode, File):
             got = _follows.put(key, None, Follow(since))
         return got
 
-    def poll(self, f: Follow, force: bool = False) -> None:
+    def poll(self, f: Follow) -> None:
         raise NotImplementedError
 
-    def caught_up(self, force: bool = False) -> Follow:
+    def caught_up(self) -> Follow:
         f = self.follow()
         with f.lock:
-            if force or time.monotonic() - f.polled >= POLL:
+            if time.monotonic() - f.polled >= POLL:
                 self.poll(f)
                 f.polled = time.monotonic()
         return f
@@ -329,7 +329,7 @@ class EventsFile(Growing):
     """``@events``: FilterLogEvents from the window's start, page by page; once caught up, from the
     last event's time again (its ids remembered, so nothing shows twice)."""
 
-    def poll(self, f: Follow, force: bool = False) -> None:
+    def poll(self, f: Follow) -> None:
         region, name = self.region_ok(), self.group_name()
         while True:
             params: dict = {"logGroupName": name, "startTime": f.since}
@@ -365,7 +365,7 @@ class StreamFile(Growing):
     def check(self) -> None:
         Streams(self.ctx, self.region_ok(), self.group_name()).lookup(self.params["stream"], self.path)
 
-    def poll(self, f: Follow, force: bool = False) -> None:
+    def poll(self, f: Follow) -> None:
         region, name = self.region_ok(), self.group_name()
         while True:
             params: dict = {"logGroupName": name, "logStreamName": self.stream(), "startFromHead": True,
@@ -384,9 +384,9 @@ class StreamFile(Growing):
         return [Mutation("logs", region, "PutLogEvents", {"logGroupName": name, "logStreamName": stream,
                                                           "logEvents": [event]},
                          [(ROOT, region, "@streams")], f"put an event into {name} {stream}",
-                         update=lambda resp: self.polled_now())]
+                         update=lambda resp: self.ask_again())]
 
-    def polled_now(self) -> None:
+    def ask_again(self) -> None:
         self.follow().polled = 0.0  # the next size asks AWS: the writer's own event shows
 
     def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
