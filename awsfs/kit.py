@@ -169,7 +169,7 @@ class Collection:
         return whole
 
     def search(self, group: Optional[str]) -> Listing:
-        """The whole listing of ``group``, listed to the end (to find an unaddressable name)."""
+        """The whole listing of ``group`` (None: all of it), listed to the end."""
         whole = self.listing()
         whole.ensure()
         return self.view(whole, group)

@@ -54,8 +54,7 @@ class Groups(Collection):
 
 
 def tree(ctx: Any, region: str) -> Hierarchy:
-    listing = Groups(ctx, region).listing()
-    listing.ensure()
+    listing = Groups(ctx, region).search(None)
     if getattr(listing, "tree", None) is None:
         listing.tree = Hierarchy(listing, group_parts)
     return listing.tree
@@ -69,8 +68,7 @@ def group_parts(name: str) -> list[str]:
 
 def group_of(ctx: Any, region: str, key: str) -> Optional[dict]:
     """The group a directory path names (``aws/lambda/api`` is ``/aws/lambda/api`` or ``aws/...``)."""
-    listing = Groups(ctx, region).listing()
-    listing.ensure()
+    listing = Groups(ctx, region).search(None)
     return listing.get("/" + key) or listing.get(key)
 
 
@@ -130,8 +128,7 @@ class GroupDir(NamesDir):
         """``mkdir``: CreateLogGroup, named like the groups beside it (a leading ``/`` below a level
         whose groups have one, as /aws/lambda/... do)."""
         region, key = self.region_ok(), self.key_of(name)
-        listing = Groups(self.ctx, region).listing()
-        listing.ensure()
+        listing = Groups(self.ctx, region).search(None)
         here = "/".join(self.parts())
         rooted = bool(here) and any(n.startswith(f"/{here}/") or n == f"/{here}" for n in list(listing.names))
         group = ("/" if rooted else "") + key

@@ -808,11 +808,6 @@ class Versions(Collection):
     def list_params(self) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Prefix": self.key_name}
 
-    def whole(self) -> Any:
-        listing = self.listing()
-        listing.ensure()
-        return listing
-
     def entries(self, page: dict) -> list[tuple[str, Any]]:
         return [(v["VersionId"], _entry(v["Key"], v["Size"], v["LastModified"], v["ETag"], v.get("StorageClass")))
                 for v in page.get("Versions", []) if v["Key"] == self.key_name]
@@ -822,7 +817,7 @@ def versions_node(ctx: Any, path: str, bucket: str, key: str) -> Node:
     """``.versions/<key>``: a directory of the key's versions; ``.versions/<key>/<id>``: one of them."""
     bucket_entry(ctx, bucket, path)
     head, _, last = key.rpartition("/")
-    if head and Versions(ctx, bucket, head).whole().get(last) is not None:
+    if head and Versions(ctx, bucket, head).search(None).get(last) is not None:
         return VersionFile(ctx, path, bucket=bucket, key=head, version=last)
     return VersionsDir(ctx, path, bucket=bucket, key=key)
 
@@ -844,7 +839,7 @@ class VersionFile(Listed):
     """One version of an object, read-only, read by ranges."""
 
     def entry(self) -> dict:
-        got = Versions(self.ctx, self.params["bucket"], self.params["key"]).whole().get(self.params["version"])
+        got = Versions(self.ctx, self.params["bucket"], self.params["key"]).search(None).get(self.params["version"])
         if got is None:
             raise enoent(self.path, "no such version")
         return got

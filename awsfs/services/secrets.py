@@ -87,14 +87,9 @@ class Secrets(Collection):
     def name_of(self, e: dict) -> str:
         return (GONE if e.get("DeletedDate") else "") + e["Name"]
 
-    def whole(self):
-        listing = self.listing()
-        listing.ensure()
-        return listing
-
 
 def tree(ctx, region: str) -> Hierarchy:
-    listing = Secrets(ctx, region).whole()
+    listing = Secrets(ctx, region).search(None)
     if getattr(listing, "tree", None) is None:
         listing.tree = Hierarchy(listing, _split)  # worked out once per listing state
     return listing.tree
@@ -102,7 +97,7 @@ def tree(ctx, region: str) -> Hierarchy:
 
 def locate(ctx, region: str, path: str) -> tuple[str, Optional[dict]]:
     """(the secret's name, its listed entry; None: no such secret) for a path below the region."""
-    listing = Secrets(ctx, region).whole()
+    listing = Secrets(ctx, region).search(None)
     for name in (path, "/" + path):
         if listing.get(name) is not None:
             return name, listing.get(name)
@@ -117,7 +112,7 @@ class Values(Collection):
     absent = "no such secret"
 
     def arn(self, group: str, name: str) -> Optional[str]:
-        e = Secrets(self.ctx, self.region).whole().get(f"{group}/{name}" if group else name)
+        e = Secrets(self.ctx, self.region).search(None).get(f"{group}/{name}" if group else name)
         return e["ARN"] if e and _stage(e.get("SecretVersionsToStages") or {}, "AWSCURRENT") else None
 
     def batchable(self, group: Optional[str], name: str) -> bool:
@@ -309,7 +304,7 @@ class SecretFile(RegionNode, Document):
 
     def create(self, value: Value) -> Mutation:
         name, region = self.where(), self.region_ok()
-        gone = Secrets(self.ctx, region).whole().get(GONE + name)
+        gone = Secrets(self.ctx, region).search(None).get(GONE + name)
         if gone is not None:
             raise FsError(errno.EBUSY, f"{self.scheduled(name, gone.get('DeletedDate'))}; its name cannot be used "
                                        "until then")
