@@ -237,13 +237,19 @@ class Cache:
         with self._lock:
             return self._gen(key)
 
+    def epoch(self) -> int:
+        """A token for :meth:`put_if_unchanged` good for any key: taken before loading several keys
+        at once (one listing page that answers for several)."""
+        with self._lock:
+            return self._epoch
+
     def put_if_unchanged(self, key: Key, value: Any, generation: int) -> None:
         """Store a value loaded outside :meth:`get` (a prefetch), unless ``key`` was invalidated
         meanwhile or got a fresh entry some other way (which is at least as new)."""
         entry = self._entry(value)
         with self._lock:
             e = self._data.get(key)
-            if self._gen(key) == generation and (e is None or e.expires < time.monotonic()):
+            if self._gen(key) <= generation and (e is None or e.expires < time.monotonic()):
                 self._data[key] = entry
                 self._changed(key)
                 self._stored()

@@ -484,3 +484,82 @@ def test_a_save_keeps_tags_and_storage_class_and_mv_keeps_the_class(s3fs, boto, 
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("team", "infra"), ("tier", "2")]
     s3fs.rename(f"/s3/{b}/f", f"/s3/{b}/g")
     assert boto("s3").head_object(Bucket=b, Key="g").get("StorageClass") == "STANDARD_IA"
+
+
+def _walk(fs, path):
+    """What find does: read a directory to its end, then go into each subdirectory in turn."""
+    seen = []
+    for name in fs.listdir(path):
+        seen.append(f"{path}/{name}")
+        if fs.getattr(f"{path}/{name}").kind == "dir":
+            seen += _walk(fs, f"{path}/{name}")
+    return seen
+
+
+def _tree_keys(n_dirs, per_dir):
+    keys = [f"top-{i}.txt" for i in range(3)]
+    for d in range(n_dirs):
+        keys += [f"d{d:02d}/f{i:03d}" for i in range(per_dir)]
+        keys += [f"d{d:02d}/sub/g{i}" for i in range(3)] + [f"d{d:02d}/sub/deep/h"]
+    return keys
+
+
+def _fill(boto, b, keys):
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: put(boto, b, k, k.encode()), keys))
+
+
+@pytest.fixture
+def pages_of_ten(monkeypatch):
+    """Listing pages of 10 keys (AWS's are 1,000): the same paging, with a test-sized bucket."""
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "PAGE", 10)
+
+
+def test_a_command_walking_a_bucket_lists_it_flat_and_sees_what_find_would(make_fs, boto, bucket, pages_of_ten):
+    b = bucket()
+    keys = _tree_keys(6, 8)  # 75 keys: 8 flat pages (the top's own three are in the first)
+    _fill(boto, b, keys)
+    walker = make_fs(regions=[R])
+    walker.caller_pid = lambda: 7_000_001
+    walker.listdir("/s3")
+    before = walker.aws.calls["s3:ListObjectsV2"]
+    seen = _walk(walker, f"/s3/{b}")
+    # the top's delimited listing, then the flat listing's pages: not one listing per directory
+    assert walker.aws.calls["s3:ListObjectsV2"] - before == 1 + 8
+    plain = make_fs(regions=[R])  # pid 0: no walk, one delimited listing per directory
+    assert seen == _walk(plain, f"/s3/{b}")
+    assert plain.aws.calls["s3:ListObjectsV2"] == 19  # one page for each of the 19 directories
+    files = {p[len(f"/s3/{b}/"):] for p in seen if plain.getattr(p).kind == "file"}
+    assert files == set(keys)
+    assert walker.getattr(f"/s3/{b}/d03/f007").size == len(b"d03/f007")
+
+
+def test_a_walk_gives_up_below_a_deep_directory_and_lists_it_on_its_own(make_fs, boto, bucket, pages_of_ten):
+    b = bucket()
+    keys = ["a/x"] + [f"big/n{i:02d}/leaf" for i in range(60)] + ["big/zz", "c/y"]  # 7 flat pages
+    _fill(boto, b, keys)
+    fs = make_fs(regions=[R])
+    fs.caller_pid = lambda: 7_000_002
+    assert fs.listdir(f"/s3/{b}") == ["a", "big", "c"]
+    assert fs.listdir(f"/s3/{b}/a") == ["x"]  # the walk starts: one flat page passes a/
+    before = fs.aws.calls["s3:ListObjectsV2"]
+    names = fs.listdir(f"/s3/{b}/big")  # more than four more pages below it: the walk gives up
+    assert names == [f"n{i:02d}" for i in range(60)] + ["zz"]
+    # four flat pages, then big/'s own delimited listing after the last key seen (two pages)
+    assert fs.aws.calls["s3:ListObjectsV2"] - before == 4 + 2
+    assert fs.listdir(f"/s3/{b}/big/n03") == ["leaf"]  # passed by the flat listing: no call
+    assert fs.aws.calls["s3:ListObjectsV2"] - before == 4 + 2
+    assert fs.listdir(f"/s3/{b}/c") == ["y"]
+
+
+def test_a_write_during_a_walk_is_seen_by_the_directories_listed_after_it(make_fs, boto, bucket):
+    b = bucket()
+    _fill(boto, b, ["a/1", "b/1", "c/1"])
+    fs = make_fs(regions=[R])
+    fs.caller_pid = lambda: 7_000_003
+    fs.listdir(f"/s3/{b}")
+    assert fs.listdir(f"/s3/{b}/a") == ["1"]  # the walk read b/ and c/ along with a/
+    save(fs, f"/s3/{b}/c/2", b"new")
+    assert fs.listdir(f"/s3/{b}/c") == ["1", "2"]

@@ -8,6 +8,10 @@
   the directory itself. A key that cannot be a path (an empty, ``.`` or ``..`` component, one over
   255 bytes) is not listed, and ``/.awsfs/errors`` says where it is; when ``a`` is both an object
   and a prefix (``a/b``), the directory wins.
+* A command going down a tree (it read a directory to its end, then lists a subdirectory: ``find``,
+  ``du``, ``grep -r``, ``cp -r``, ``rsync``) gets the keys below listed flat instead, as a boto3
+  script would list them (see :class:`Walk`): ``find`` over 10,000 objects in 50 prefixes is the
+  top's listing and 10 pages, not 51 listings.
 * Reading is ranged GETs of 8 MB, conditional on the ETag the listing showed (a change while
   reading is ESTALE, never a mix of two versions), four ranges ahead of a sequential reader,
   shared by every reader, at most 8 kept (what a sequential reader passed is let go). ``stat`` and ``open`` download nothing.
@@ -33,6 +37,7 @@ import errno
 import hashlib
 import mimetypes
 import threading
+import time
 import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -47,6 +52,7 @@ from ..transaction import Mutation
 ROOT, REGIONAL = "s3", False
 HOME = "us-east-1"          # where ListBuckets and GetBucketLocation are asked
 DIRECTORY = "/"             # a listing's value for a prefix
+PAGE = 1000                 # keys of one ListObjectsV2 page (its most)
 CHUNK = 8 << 20             # bytes of one ranged GET
 AHEAD = 4                   # ranges fetched ahead of a sequential reader
 KEEP = 8                    # ranges kept, across all readers (64 MB at most; a sequential reader
@@ -177,13 +183,21 @@ class Objects(Collection):
     listing_class = ObjectsListing
     absent = "no such object"
 
-    def __init__(self, ctx: Any, bucket: str, prefix: str = "") -> None:
+    def __init__(self, ctx: Any, bucket: str, prefix: str = "", after: str = "") -> None:
         super().__init__(ctx, region_of(ctx, bucket), bucket, prefix)
-        self.bucket, self.key_prefix = bucket, prefix
+        self.bucket, self.key_prefix, self.after = bucket, prefix, after
         self.prefix = (ROOT, bucket, prefix)  # cached by bucket and directory, whatever its region
 
     def list_params(self) -> dict[str, Any]:
-        return {"Bucket": self.bucket, "Prefix": self.key_prefix, "Delimiter": "/", "MaxKeys": 1000}
+        return {"Bucket": self.bucket, "Prefix": self.key_prefix, "Delimiter": "/", "MaxKeys": PAGE,
+                **({"StartAfter": self.after} if self.after else {})}
+
+    def listing(self) -> Listing:
+        return self.ctx.cache.get(self.key(), self._load)
+
+    def _load(self) -> Listing:
+        walked = walk_for(self)
+        return walked if walked is not None else self.listing_class(self.fetch_page)
 
     def entries(self, page: dict) -> list[tuple[str, Any]]:
         found = sorted([(o["Key"], _entry(o["Key"], o["Size"], o["LastModified"], o["ETag"], o.get("StorageClass")))
@@ -223,6 +237,152 @@ class Objects(Collection):
         return listing
 
 
+# -- walks: a command going down a tree gets it listed flat ----------------------------------------
+
+WALK_BUDGET = 4    # pages one request may read past what it asked for before the walk gives up
+WALK_IDLE = 10.0   # seconds a walk waits for its command's next directory
+WALKS_KEEP = 64
+_walks: "collections.OrderedDict[tuple, Walk]" = collections.OrderedDict()  # (mount, bucket, pid)
+_walks_lock = threading.Lock()
+_read_by = Memo(4096)  # (mount, bucket, prefix) -> the pid that read that directory to its end
+
+
+class Walk:
+    """A command that read a directory to its end and then lists one of its subdirectories is going
+    down the tree (``find``, ``du``, ``grep -r``, ``cp -r``, ``tar c``, ``rsync``). Instead of one
+    delimited listing per directory, the keys below that directory are listed flat (ListObjectsV2
+    without a delimiter, ``PAGE`` keys a page, as a boto3 script would list them), and each directory
+    below gets its listing as soon as the flat listing has passed it: keys come sorted, so the keys
+    of a prefix are contiguous. A request that would need more than ``WALK_BUDGET`` pages (a deep
+    tree below a directory the command may not go into) ends the walk, and that directory goes on
+    with its own delimited listing from the last key seen: nothing read is read again."""
+
+    def __init__(self, objects: Objects, top: str, after: str) -> None:
+        self.ctx, self.bucket, self.region, self.top, self.after = \
+            objects.ctx, objects.bucket, objects.region, top, after
+        self.token: Any = None
+        self.last = after     # the last key the flat listing gave
+        self.done = False     # it gave them all
+        self.ended = False    # no more requests are served
+        self.used = time.monotonic()
+        self.lock = threading.Lock()
+        #: the directories the flat listing is inside, outermost first: their keys so far, as a
+        #: delimited page, and the cache's epoch before the page that showed them first
+        self.open: dict[str, tuple[dict, int]] = {}
+        self.target, self.got = "", None
+
+    def serve(self, objects: Objects) -> Optional[Listing]:
+        """The listing of ``objects``'s directory made from the flat listing, or None."""
+        q = objects.key_prefix
+        with self.lock:
+            self.used = time.monotonic()
+            if self.ended or (q not in self.open and q <= self.last):
+                return None  # ended, or passed (and its listing no longer cached)
+            self.target, self.got = q, None
+            pages = 0
+            while not self.done and (q in self.open or self.last < q):
+                if pages == WALK_BUDGET:
+                    self.ended = True
+                    return self._give_up(q)
+                self._page()
+                pages += 1
+            if q in self.open:  # the flat listing ended inside it
+                self._close(q)
+            got, self.target, self.got = self.got, "", None
+            return got if got is not None else self._listing(q, {})
+
+    def _page(self) -> None:
+        epoch = self.ctx.cache.epoch()
+        params = {"Bucket": self.bucket, "Prefix": self.top, "MaxKeys": PAGE,
+                  **({"StartAfter": self.after} if self.after else {})}
+        page, self.token = self.ctx.aws.page("s3", self.region, "ListObjectsV2", self.token, params)
+        for o in page.get("Contents", []):
+            key = o["Key"]
+            for prefix in reversed([p for p in self.open if not key.startswith(p)]):
+                self._close(prefix)
+            self._add(key, o, epoch)
+            self.last = key
+        if not self.token:
+            self.done = True
+            for prefix in reversed(list(self.open)):
+                self._close(prefix)
+
+    def _add(self, key: str, o: dict, epoch: int) -> None:
+        parts = key[len(self.top):].split("/")[:-1]
+        prefix = self.top
+        for part in parts:
+            parent, prefix = prefix, prefix + part + "/"
+            if prefix not in self.open:
+                self.open[prefix] = ({"Contents": [], "CommonPrefixes": []}, epoch)
+                if parent in self.open:
+                    self.open[parent][0]["CommonPrefixes"].append({"Prefix": prefix})
+        if prefix in self.open:  # (not the top's own objects: its listing has them)
+            self.open[prefix][0]["Contents"].append(o)
+
+    def _listing(self, prefix: str, page: dict) -> Listing:
+        entries = Objects(self.ctx, self.bucket, prefix).entries(page)
+        listing = ObjectsListing(lambda token: (entries, None))
+        listing.ensure()
+        return listing
+
+    def _close(self, prefix: str) -> None:
+        page, epoch = self.open.pop(prefix)
+        listing = self._listing(prefix, page)
+        if prefix == self.target:
+            self.got = listing
+        self.ctx.cache.put_if_unchanged(Objects(self.ctx, self.bucket, prefix).key(), listing, epoch)
+
+    def _give_up(self, q: str) -> Optional[Listing]:
+        opened, self.open = self.open.get(q), {}
+        if opened is None:
+            return None
+        rest = Objects(self.ctx, self.bucket, q, after=self.last)
+        listing = ObjectsListing(rest.fetch_page)
+        for name, value in rest.entries(opened[0]):
+            listing.put(name, value)
+        return listing
+
+
+def walk_for(objects: Objects) -> Optional[Listing]:
+    """The listing of ``objects``'s directory from the walk its command is on (started here when
+    the command read the parent to its end), or None: it is listed on its own."""
+    ctx, q, bucket = objects.ctx, objects.key_prefix, objects.bucket
+    pid = ctx.caller_pid()
+    if pid <= 0 or not q or objects.after:
+        return None
+    key = (id(ctx), bucket, pid)
+    with _walks_lock:
+        walk = _walks.get(key)
+        if walk is not None and (walk.ended or time.monotonic() - walk.used > WALK_IDLE):
+            del _walks[key]
+            walk = None
+    if walk is not None and q.startswith(walk.top):
+        got = walk.serve(objects)
+        if got is None:  # another request of the command may have had the walk list it meanwhile
+            e = ctx.cache.peek(objects.key())
+            got = None if e is None else e.value
+        return got
+    parent, name = split(q[:-1])
+    listed = Objects(ctx, bucket, parent).cached()
+    if _read_by.get((id(ctx), bucket, parent), pid) is None or listed is None or listed.get(name) != DIRECTORY:
+        return None
+    walk = Walk(objects, parent, q[:-1])
+    with _walks_lock:
+        _walks[key] = walk
+        while len(_walks) > WALKS_KEEP:
+            _walks.popitem(last=False)
+    return walk.serve(objects)
+
+
+def end_walks(ctx: Any, bucket: str) -> None:
+    """A change in ``bucket`` through the mount: flat listings read before it must not make
+    directory listings after it."""
+    with _walks_lock:
+        for (mount, b, _), walk in _walks.items():
+            if mount == id(ctx) and b == bucket:
+                walk.ended = True
+
+
 def split(key: str) -> tuple[str, str]:
     """(the prefix of its directory, its name): ``a/b/c`` -> (``a/b/``, ``c``)."""
     head, _, name = key.rpartition("/")
@@ -254,6 +414,7 @@ def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
     """Write-through: the object's listing shows it (or not), and every listed directory above a
     new object shows the directories it is in. A directory whose last object went stays listed,
     empty, until rmdir (as tools expect: mv and rm -r remove the files, then the directory)."""
+    end_walks(ctx, bucket)
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     objects.put(name, entry) if entry is not None else objects.drop(name)
@@ -321,6 +482,7 @@ class PrefixDir(Dir):
         # (.bucket.json is not listed: cp -r, rsync and grep -r of a bucket stay out of it)
         for name, value in self.objects().listing().iter_from(offset):
             yield name, (None if value is Listing.GONE else DIR if value == DIRECTORY else FILE)  # GONE keeps its slot
+        _read_by.put((id(self.ctx), self.params["bucket"], self.prefix()), self.ctx.caller_pid(), True)  # (walks)
 
     def entries(self) -> list[tuple[str, Any]]:
         return list(self.entries_from(0))
@@ -354,6 +516,7 @@ class PrefixDir(Dir):
         if hidden:
             raise FsError(errno.ENOTEMPTY, f"{self.path}: S3 holds {hidden[0]!r} below it, which cannot be shown "
                           f"as a path; remove it with `aws s3 rm 's3://{bucket}/{hidden[0]}'`")
+        end_walks(self.ctx, bucket)
         up, name = split(prefix[:-1])
         if _noted.get((id(self.ctx), bucket, prefix[:-1]), None) is not None:  # it hid an object: shown now
             _noted.drop((id(self.ctx), bucket, prefix[:-1]))
