@@ -563,3 +563,28 @@ def test_a_write_during_a_walk_is_seen_by_the_directories_listed_after_it(make_f
     assert fs.listdir(f"/s3/{b}/a") == ["1"]  # the walk read b/ and c/ along with a/
     save(fs, f"/s3/{b}/c/2", b"new")
     assert fs.listdir(f"/s3/{b}/c") == ["1", "2"]
+
+
+def test_mv_above_copyobjects_limit_copies_in_parts_keeps_settings_and_is_estale_on_a_change(s3fs, boto, bucket,
+                                                                                             monkeypatch):
+    from awsfs.services import s3
+    monkeypatch.setattr(s3, "MAX_COPY", 6 << 20)   # (5 GB in S3: moto would hold it in memory)
+    monkeypatch.setattr(s3, "COPY_PART", 5 << 20)  # S3's smallest part
+    b = bucket()
+    body = os.urandom(12 << 20)
+    put(boto, b, "big.bin", body, ContentType="application/x-thing", Metadata={"owner": "ops"},
+        Tagging="team=data")
+    s3fs.rename(f"/s3/{b}/big.bin", f"/s3/{b}/moved.bin")
+    assert get(boto, b, "big.bin") is None and get(boto, b, "moved.bin") == body
+    assert s3fs.aws.calls["s3:UploadPartCopy"] == 3 and s3fs.aws.calls["s3:CopyObject"] == 0
+    head = boto("s3").head_object(Bucket=b, Key="moved.bin")
+    assert head["ContentType"] == "application/x-thing" and head["Metadata"] == {"owner": "ops"}
+    assert boto("s3").get_object_tagging(Bucket=b, Key="moved.bin")["TagSet"] == [{"Key": "team", "Value": "data"}]
+    assert s3fs.listdir(f"/s3/{b}") == ["moved.bin"]
+    s3fs.getattr(f"/s3/{b}/moved.bin")                 # listed, then changed behind awsfs's back
+    put(boto, b, "moved.bin", b"theirs" * (2 << 20))
+    with pytest.raises(FsError) as e:
+        s3fs.rename(f"/s3/{b}/moved.bin", f"/s3/{b}/again.bin")
+    assert e.value.errno == errno.ESTALE
+    assert get(boto, b, "moved.bin") == b"theirs" * (2 << 20) and get(boto, b, "again.bin") is None
+    assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []  # the failed copy was aborted

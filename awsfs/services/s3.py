@@ -24,8 +24,8 @@
 * ``.versions/<key>/`` (not listed) holds the key's versions, each readable by its version id
   (ListObjectVersions, GetObject VersionId), read-only.
 * ``rm`` is DeleteObject; ``rmdir`` deletes a ``dir/`` marker; ``mkdir`` stays local until an object
-  is written under it; ``mv`` is CopyObject (CopySourceIfMatch) then DeleteObject, up to 5 GB
-  (above: EXDEV, so ``mv`` copies through the mount). ``setfattr -n user.s3.content-type`` is
+  is written under it; ``mv`` is CopyObject (CopySourceIfMatch) then DeleteObject; above 5 GB
+  the copy is a multipart upload of UploadPartCopy ranges. ``setfattr -n user.s3.content-type`` is
   CopyObject onto itself.
 """
 from __future__ import annotations
@@ -59,7 +59,9 @@ KEEP = 8                    # ranges kept, across all readers (64 MB at most; a 
                             # keeps the one it reads, the one before and four ahead)
 PART = 8 << 20              # bytes of a multipart upload's part; smaller objects are one PutObject
 PARTS_AT_ONCE = 8
-MAX_COPY = 5 << 30          # CopyObject's limit
+MAX_COPY = 5 << 30          # CopyObject's limit; above it, a multipart copy of COPY_PART ranges
+COPY_PART = 512 << 20
+MAX_PARTS = 10_000          # of one multipart upload
 STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER",
                    "DEEP_ARCHIVE", "REDUCED_REDUNDANCY")
 STALE = {"PreconditionFailed": errno.ESTALE}
@@ -918,7 +920,7 @@ class ObjectFile(Listed, Document):
             raise FsError(errno.EXDEV, "moving out of S3 copies then deletes")
         e = self.entry()
         if e["Size"] > MAX_COPY:
-            raise FsError(errno.EXDEV, "objects over 5 GB are moved by copying them through the mount")
+            return [self.copy_in_parts(e, dst), *self.plan_delete()]
         bucket, key, region = dst.params["bucket"], dst.params["key"], dst.region()
         copy = Mutation("s3", region, "CopyObject", {
             "Bucket": bucket, "Key": key, "CopySource": {"Bucket": self.params["bucket"], "Key": e["Key"]},
@@ -928,6 +930,41 @@ class ObjectFile(Listed, Document):
             update=lambda resp: written(self.ctx, bucket, key, {**e, "Key": key, "ETag": resp["CopyObjectResult"]["ETag"],
                                                                 "LastModified": datetime.now(timezone.utc)}))
         return [copy, *self.plan_delete()]
+
+    def copy_in_parts(self, e: dict, dst: "ObjectFile") -> Mutation:
+        """Above CopyObject's 5 GB: a multipart upload made of UploadPartCopy of ranges of exactly
+        what was listed (CopySourceIfMatch, and the source's ETag once they are copied: ESTALE when
+        it changed), all sent at once after the check, keeping the source's settings and tags; completed by the mutation, aborted when
+        anything fails (nothing is moved)."""
+        bucket, key, region, size = dst.params["bucket"], dst.params["key"], dst.region(), e["Size"]
+        step = max(COPY_PART, -(-size // MAX_PARTS))
+        source = {"Bucket": self.params["bucket"], "Key": e["Key"]}
+        m = Mutation("s3", region, "CompleteMultipartUpload", {"Bucket": bucket, "Key": key}, [(ROOT, bucket)],
+                     f"copy {self.where()} to {dst.where()}", overrides=STALE,
+                     conflict=f"{self.where()} changed since it was listed; nothing was moved",
+                     update=lambda resp: written(self.ctx, bucket, key, {**e, "Key": key, "ETag": resp["ETag"],
+                                                                         "LastModified": datetime.now(timezone.utc)}))
+
+        def send_parts() -> None:
+            settings = kept_settings(self, self.head())
+            m.params["UploadId"] = upload = self.aws.call("s3", region, "CreateMultipartUpload", Bucket=bucket,
+                                                          Key=key, **settings)["UploadId"]
+            batch = [{"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": n + 1, "CopySource": source,
+                      "CopySourceIfMatch": e["ETag"], "CopySourceRange": f"bytes={at}-{min(at + step, size) - 1}"}
+                     for n, at in enumerate(range(0, size, step))]
+            answers = self.aws.call_many("s3", region, "UploadPartCopy", batch)
+            now = self.aws.call("s3", self.region(), "HeadObject", **source)["ETag"]
+            if now != e["ETag"]:  # (S3 checks each range's CopySourceIfMatch; a lenient endpoint may not)
+                raise FsError(errno.ESTALE, m.conflict)
+            m.params["MultipartUpload"] = {"Parts": [{"PartNumber": p["PartNumber"], "ETag": a["CopyPartResult"]["ETag"]}
+                                                     for p, a in zip(batch, answers)]}
+
+        def abort() -> None:
+            if "UploadId" in m.params:
+                self.aws.call("s3", region, "AbortMultipartUpload", Bucket=bucket, Key=key,
+                              UploadId=m.params["UploadId"])
+        m.precheck, m.abort = send_parts, abort
+        return m
 
 
 class Attrs(Mapping):
