@@ -13,16 +13,20 @@ import os
 import threading
 import time
 
-__all__ = ["named_from"]
+__all__ = ["named_from", "removes_tree"]
 
 
-def _args(pid: int) -> list[str]:
+def _argv(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             raw = f.read(1 << 21)
     except OSError:
         return []
-    return [os.fsdecode(a) for a in raw.split(b"\0")[1:] if a]
+    return [os.fsdecode(a) for a in raw.split(b"\0") if a]
+
+
+def _args(pid: int) -> list[str]:
+    return _argv(pid)[1:]
 
 
 _recent: dict[int, tuple[float, list[str], dict[str, int]]] = {}  # pid -> (when, names, positions)
@@ -53,3 +57,38 @@ def named_from(pid: int, name: str, limit: int) -> list[str]:
     names, positions = _names(pid)
     at = positions.get(name)
     return [] if at is None else names[at:at + limit]
+
+
+def removes_tree(pid: int, path: str) -> bool:
+    """Whether process ``pid`` is ``rm -r`` (not interactive: no ``-i``, ``-I``, ``--interactive``)
+    of ``path`` or of a directory above it: it is going to unlink everything below ``path``."""
+    if pid <= 0:
+        return False
+    argv = _argv(pid)
+    if not argv or os.path.basename(argv[0]) != "rm":
+        return False
+    recursive, operands, options = False, [], True
+    for a in argv[1:]:
+        if options and a == "--":
+            options = False
+        elif options and a.startswith("--"):
+            recursive |= a == "--recursive"
+            if a.startswith("--interactive") and a != "--interactive=never":
+                return False
+        elif options and a.startswith("-") and len(a) > 1:
+            if set(a[1:]) & set("iI"):
+                return False
+            recursive |= bool(set(a[1:]) & set("rR"))
+        else:
+            operands.append(a)
+    if not recursive:
+        return False
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    for operand in operands:
+        top = os.path.normpath(os.path.join(cwd, operand))
+        if path == top or path.startswith(top.rstrip("/") + "/"):
+            return True
+    return False

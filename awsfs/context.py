@@ -72,6 +72,7 @@ class Context:
         #: the pid of the process behind the request being served (0: unknown); the FUSE adapter
         #: sets it, and lookups use that process's command line to fetch named files together
         self.caller_pid: Callable[[], int] = lambda: 0
+        self.mountpoint = ""  #: where it is mounted (absolute; "" when not mounted)
         self.cache = Cache(cache_ttl, caller=lambda: self.caller_pid())
         self.errors = ErrorLog()
         #: path -> (stored value, rendered bytes): a document rendered once while AWS is unchanged

@@ -131,7 +131,6 @@ class Filesystem:
         self.overlay = Overlay()
         self.tx = Transactions(aws, self.cache, read_only)
         self.binding = "none (not mounted)"  # the FUSE library serving the mount: set by fuse_ops.mount
-        self.mountpoint = ""  # where it is mounted (absolute): set by fuse_ops.mount
         self.ctx._resolve = self.node
         self.ctx._refresh = self.refresh
         self.ctx.facts.update(endpoint=lambda: self.endpoint_url or "(AWS default)", binding=lambda: self.binding,
@@ -150,6 +149,15 @@ class Filesystem:
     @caller_pid.setter
     def caller_pid(self, get: Callable[[], int]) -> None:
         self.ctx.caller_pid = get
+
+    @property
+    def mountpoint(self) -> str:
+        """Where it is mounted (absolute; "" when not mounted): set by fuse_ops.mount."""
+        return self.ctx.mountpoint
+
+    @mountpoint.setter
+    def mountpoint(self, path: str) -> None:
+        self.ctx.mountpoint = path
 
     # -- lookup ---------------------------------------------------------------------------------
     def node(self, path: str) -> Node:

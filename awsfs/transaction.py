@@ -53,6 +53,9 @@ class Mutation:
     #: undoes what the precheck prepared when the mutation fails or is refused (aborts a multipart
     #: upload: nothing of a failed save stays in AWS)
     abort: Optional[Callable[[], None]] = None
+    #: done ahead of the requests that will need it (``rm -r``'s batch): a failure is logged, not
+    #: raised, and the list goes on (each request then makes its own change)
+    ahead: bool = False
 
 
 VERIFY_ROUNDS = 3  # a change found not applied after an unknown outcome is sent again this often
@@ -86,6 +89,8 @@ class Transactions:
                 self._abort(m)
                 if not isinstance(e, FsError):
                     raise
+                if m.ahead:
+                    continue  # (logged below)
                 if e.errno in (errno.ESTALE, errno.EEXIST) and m.conflict and isinstance(e, RemoteError):
                     err = FsError(m.conflict_errno, f"{m.conflict} ({e.reason})")
                     raise err from e

@@ -191,6 +191,27 @@ def test_rm_r_mv_mkdir_rmdir_tar_and_rsync(mount_awsfs, bucket, boto, tmp_path):
     assert mnt.errors() == ""
 
 
+def test_rm_r_deletes_a_directory_in_batches_and_rm_ri_one_by_one(mount_awsfs, bucket, boto):
+    """rm -r's first unlink in a directory sends the others it will ask for in one DeleteObjects;
+    rm -i (which may say no to any of them) gets one DeleteObject per yes."""
+    objects = {f"gone/f{i:02d}": b"x" for i in range(40)}
+    objects.update({f"gone/sub/g{i:02d}": b"y" for i in range(20)})
+    objects.update({"asked/a": b"1", "asked/b": b"2", "asked/c": b"3", "keep/k": b"k"})
+    b = bucket(objects)
+    mnt = mount_awsfs(regions=R)
+    r = mnt.sh(f"rm -rv s3/{b}/gone", check=False)
+    assert r.returncode == 0, r.stderr
+    assert sum(1 for ln in r.stdout.splitlines() if ln.startswith("removed '")) == 60  # rm saw each unlink done
+    assert (calls(mnt, "DeleteObjects"), calls(mnt, "DeleteObject")) == (2, 2)  # one batch + its own, per directory
+    # yes: go into asked/, remove a; no: b; yes: c; then no more answers (no: the directory stays)
+    mnt.sh(f"printf 'y\\ny\\nn\\ny\\n' | rm -ri s3/{b}/asked", check=False)
+    assert (calls(mnt, "DeleteObjects"), calls(mnt, "DeleteObject")) == (2, 2 + 2)
+    left = sorted(o["Key"] for o in boto("s3", R).list_objects_v2(Bucket=b).get("Contents", []))
+    assert left == ["asked/b", "keep/k"]
+    assert mnt.sh(f"ls s3/{b}").stdout.split() == ["asked", "keep"]
+    assert mnt.errors() == ""
+
+
 def test_mv_of_a_directory_to_another_bucket_and_rsync_a_again_and_again(mount_awsfs, bucket, boto, tmp_path):
     """mv across buckets copies, then removes each file and then each directory (which stays, empty,
     until its rmdir); rsync -a sets directories' times (a refresh of each) between its writes."""

@@ -23,7 +23,7 @@
   Content-Type and user metadata are kept across a save.
 * ``.versions/<key>/`` (not listed) holds the key's versions, each readable by its version id
   (ListObjectVersions, GetObject VersionId), read-only.
-* ``rm`` is DeleteObject; ``rmdir`` deletes a ``dir/`` marker; ``mkdir`` stays local until an object
+* ``rm`` is DeleteObject (``rm -r``: 1,000 to a DeleteObjects, see :meth:`PrefixDir.rm_batch`); ``rmdir`` deletes a ``dir/`` marker; ``mkdir`` stays local until an object
   is written under it; ``mv`` is CopyObject (CopySourceIfMatch) then DeleteObject; above 5 GB
   the copy is a multipart upload of UploadPartCopy ranges. ``setfattr -n user.s3.content-type`` is
   CopyObject onto itself.
@@ -44,6 +44,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Optional
 
 from ..cache import Memo
+from ..caller import removes_tree
 from ..errors import FsError, InputError
 from ..kit import Collection, Document
 from ..nodes import DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_scratch, render_json
@@ -247,6 +248,8 @@ WALKS_KEEP = 64
 _walks: "collections.OrderedDict[tuple, Walk]" = collections.OrderedDict()  # (mount, bucket, pid)
 _walks_lock = threading.Lock()
 _read_by = Memo(4096)  # (mount, bucket, prefix) -> the pid that read that directory to its end
+RM_BATCH = 1000          # keys of one DeleteObjects (its most)
+_removed = Memo(20_000)  # (mount, bucket, key) -> the rm whose batch deleted it (its unlink: done)
 
 
 class Walk:
@@ -505,7 +508,42 @@ class PrefixDir(Dir):
         return not unfit(name) and not is_tool_scratch(name)
 
     def plan_unlink(self, name: str) -> list[Mutation]:
-        return self.child_for_create(name).plan_delete()
+        key = self.key_of(name)
+        pid = self.ctx.caller_pid()
+        if _removed.get((id(self.ctx), self.params["bucket"], key), pid):  # went with its command's batch:
+            _removed.drop((id(self.ctx), self.params["bucket"], key))   # now it is gone from the listing too
+            written(self.ctx, self.params["bucket"], key, None)
+            return []
+        return [*self.rm_batch(name, pid), *self.child_for_create(name).plan_delete()]
+
+    def rm_batch(self, name: str, pid: int) -> list[Mutation]:
+        """``rm -r`` of this directory (or one above) unlinks every object in it, one request at a
+        time: its first unlink here deletes the others it will ask for in one DeleteObjects (1,000
+        keys at most; a failure is logged, and those unlinks then ask on their own). Only with a
+        complete listing, which rm has read, and never for ``rm -i``/``-I``."""
+        listing = self.objects().cached()
+        if listing is None or not listing.complete or not self.ctx.mountpoint or \
+                not removes_tree(pid, self.ctx.mountpoint + self.path):
+            return []
+        names = [n for n, v in listing.iter_from(0) if isinstance(v, dict) and n != name]
+        at = sum(1 for n in names if n < name)  # rm goes in listing order: from this name on first
+        keys = [self.key_of(n) for n in (names[at:] + names[:at])[:RM_BATCH - 1]]
+        if not keys:
+            return []
+        bucket, mount = self.params["bucket"], id(self.ctx)
+
+        def update(resp: dict) -> None:
+            # they stay listed until rm unlinks each (as with one call each: the kernel looks a name
+            # up before unlinking it)
+            failed = {e.get("Key") for e in resp.get("Errors", [])}
+            for key in keys:
+                if key not in failed:
+                    _removed.put((mount, bucket, key), pid, True)
+            end_walks(self.ctx, bucket)
+        return [Mutation("s3", region_of(self.ctx, bucket), "DeleteObjects",
+                         {"Bucket": bucket, "Delete": {"Objects": [{"Key": k} for k in keys], "Quiet": True}},
+                         [(ROOT, bucket)], f"delete {len(keys)} more objects of {self.path} (rm -r)",
+                         repeatable=True, ahead=True, update=update)]
 
     def plan_rmdir(self) -> list[Mutation]:
         """Empty as listed: its ``dir/`` marker goes with it; a key below it that cannot be shown as
