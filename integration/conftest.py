@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -140,6 +141,36 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+class Tmux:
+    """An interactive program (an editor) in a tmux session of its own: keys in, screen out."""
+
+    def __init__(self, cwd: str, command: str) -> None:
+        self.sock = f"awsfs-{uuid.uuid4().hex[:8]}"
+        self("new-session", "-d", "-s", "ed", "-x", "120", "-y", "30", "-c", cwd, command)
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        r = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *args], capture_output=True, text=True,
+                           timeout=10)
+        if check and r.returncode != 0:
+            raise AssertionError(f"tmux {args}: {r.stderr}")
+        return r
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "ed").stdout
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "ed", *keys)
+
+    def alive(self) -> bool:
+        return self("has-session", "-t", "ed", check=False).returncode == 0
+
+    def wait(self, text: str, what: str = "") -> None:
+        wait_for(lambda: text in self.screen(), what=what or f"the screen to show {text!r}")
+
+    def kill(self) -> None:
+        self("kill-server", check=False)
 
 
 @pytest.fixture

@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import uuid
 
 import pytest
+
+from conftest import Tmux, wait_for
 
 R = "us-east-1"
 VIM = {"rename": "vim -N -u NONE -i NONE -es", "copy": "vim -u NONE -i NONE -es"}  # backupcopy=auto / =yes
@@ -144,6 +147,66 @@ def test_vim_saves_twice_then_sed_i_and_append(mount_awsfs, bucket, boto, way):
     # names cost nothing (the listing of conf/ answers for them)
     assert {op: calls(mnt, op) for op in ("ListObjectsV2", "HeadObject", "GetObject", "PutObject")} == {
         "ListObjectsV2": 2, "HeadObject": 4, "GetObject": 4, "PutObject": 4}
+    assert mnt.errors() == ""
+
+
+@pytest.mark.skipif(not shutil.which("tmux") or not shutil.which("nano"), reason="needs tmux and nano")
+def test_nano_in_tmux_saves_an_object_in_place_and_keeps_its_content_type(mount_awsfs, bucket, boto):
+    """nano writes over the file it opened (truncate, write, close): one PutObject of the whole
+    new content, conditional on the ETag it read, with the object's settings kept."""
+    b = bucket()
+    boto("s3", R).put_object(Bucket=b, Key="site/index.html", Body=b"<h1>hello red world</h1>\n",
+                             ContentType="text/html; charset=utf-8")
+    mnt = mount_awsfs(regions=R)
+    ed = Tmux(mnt.p(f"s3/{b}/site"), "nano index.html")
+    try:
+        ed.wait("hello red world", "nano to show the object")
+        for keys, shown in ((["C-\\"], "Search (to replace)"), (["-l", "red"], "Search (to replace): red"),
+                            (["Enter"], "Replace with"), (["-l", "green"], "Replace with: green"),
+                            (["Enter"], "Replace this instance"), (["a"], "hello green")):
+            ed.keys(*keys)
+            ed.wait(shown)
+        ed.keys("C-o")
+        ed.wait("File Name to Write")
+        ed.keys("Enter")
+        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to save")
+        assert "Wrote" in ed.screen(), ed.screen()
+        ed.keys("C-x")
+        wait_for(lambda: not ed.alive(), what="nano to exit")
+    finally:
+        ed.kill()
+    assert body(boto, b, "site/index.html") == b"<h1>hello green world</h1>\n"
+    head = boto("s3", R).head_object(Bucket=b, Key="site/index.html")
+    assert head["ContentType"] == "text/html; charset=utf-8"
+    assert calls(mnt, "PutObject") == 1 and mnt.errors() == ""
+    assert sorted(mnt.sh(f"ls -a s3/{b}/site").stdout.split()) == [".", "..", "index.html"]  # no lock file left
+
+
+def test_cmp_tar_and_rsync_out_of_a_bucket_give_back_what_went_in(mount_awsfs, bucket, boto, tmp_path):
+    """A tree with a multipart object goes in with cp -r, then comes out with cmp, tar c and
+    rsync -a, byte for byte; a second rsync out copies nothing."""
+    src = tmp_path / "tree"
+    (src / "deep" / "er").mkdir(parents=True)
+    big = os.urandom(20 << 20)
+    (src / "big.bin").write_bytes(big)
+    for n in range(5):
+        (src / "deep" / f"f{n}.txt").write_text(f"file {n}\n")
+    (src / "deep" / "er" / "last.txt").write_text("last\n")
+    b = bucket()
+    mnt = mount_awsfs(regions=R)
+    mnt.sh(f"cp -r {src} s3/{b}/tree")
+    assert calls(mnt, "UploadPart") == 3 and hashlib.sha256(body(boto, b, "tree/big.bin")).digest() == \
+        hashlib.sha256(big).digest()
+    mnt.sh(f"cmp {src}/big.bin s3/{b}/tree/big.bin")
+    mnt.sh(f"tar -C s3/{b} -cf {tmp_path}/out.tar tree")
+    (tmp_path / "untarred").mkdir()
+    subprocess.run(["tar", "-C", str(tmp_path / "untarred"), "-xf", str(tmp_path / "out.tar")], check=True)
+    subprocess.run(["diff", "-r", str(src), str(tmp_path / "untarred" / "tree")], check=True)
+    r = mnt.sh(f"rsync -a --stats s3/{b}/tree/ {tmp_path}/synced/", check=False)
+    assert r.returncode == 0, r.stderr
+    subprocess.run(["diff", "-r", str(src), str(tmp_path / "synced")], check=True)
+    r = mnt.sh(f"rsync -a --stats s3/{b}/tree/ {tmp_path}/synced/")
+    assert "Number of regular files transferred: 0" in r.stdout  # sizes and times from the listing, kept
     assert mnt.errors() == ""
 
 

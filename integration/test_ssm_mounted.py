@@ -9,12 +9,11 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import uuid
 
 import pytest
 
-from conftest import wait_for
+from conftest import Tmux, wait_for
 
 R = "us-east-1"
 VIM = {"rename": "vim -N -u NONE -es", "copy": "vim -u NONE -es"}  # backupcopy=auto / =yes
@@ -208,38 +207,26 @@ def test_mv_of_a_directory_and_cp_a_out_and_back_keep_every_type(mount_awsfs, pa
     assert mnt.errors() == ""
 
 
-def _tmux(sock: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10)
-    if check and r.returncode != 0:
-        raise AssertionError(f"tmux {args}: {r.stderr}")
-    return r
-
-
 @pytest.mark.skipif(not shutil.which("tmux") or not shutil.which("nano"), reason="needs tmux and nano")
 def test_nano_save_in_tmux(mount_awsfs, params, boto):
     d = params({"/greeting": "hello red world"})
     mnt = mount_awsfs(regions=R)
-    sock = f"awsfs-{uuid.uuid4().hex[:8]}"
-
-    def screen() -> str:
-        return _tmux(sock, "capture-pane", "-p", "-t", "ed").stdout
-
-    _tmux(sock, "new-session", "-d", "-s", "ed", "-x", "120", "-y", "30", "-c", mnt.p(d), "nano greeting")
+    ed = Tmux(mnt.p(d), "nano greeting")
     try:
-        wait_for(lambda: "hello red world" in screen(), what="nano to show the value")
+        ed.wait("hello red world", "nano to show the value")
         for keys, shown in ((["C-\\"], "Search (to replace)"), (["-l", "red"], "Search (to replace): red"),
                             (["Enter"], "Replace with"), (["-l", "green"], "Replace with: green"),
                             (["Enter"], "Replace this instance"), (["a"], "hello green")):
-            _tmux(sock, "send-keys", "-t", "ed", *keys)
-            wait_for(lambda: shown in screen(), what=f"nano to show {shown!r}")
-        _tmux(sock, "send-keys", "-t", "ed", "C-o")
-        wait_for(lambda: "File Name to Write" in screen(), what="the write prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Wrote" in screen() or "Error" in screen(), what="nano to save")
-        assert "Wrote" in screen(), screen()
-        _tmux(sock, "send-keys", "-t", "ed", "C-x")
-        wait_for(lambda: _tmux(sock, "has-session", "-t", "ed", check=False).returncode != 0, what="nano to exit")
+            ed.keys(*keys)
+            ed.wait(shown)
+        ed.keys("C-o")
+        ed.wait("File Name to Write", "the write prompt")
+        ed.keys("Enter")
+        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to save")
+        assert "Wrote" in ed.screen(), ed.screen()
+        ed.keys("C-x")
+        wait_for(lambda: not ed.alive(), what="nano to exit")
     finally:
-        _tmux(sock, "kill-server", check=False)
+        ed.kill()
     assert get(boto, f"{params.prefix}/greeting")["Value"] == "hello green world"
     assert ls_a(mnt, d) == {"greeting"} and mnt.errors() == ""

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from decimal import Decimal
 
 import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
-from conftest import wait_for
+from conftest import Tmux, wait_for
 
 R, R2 = "us-east-1", "eu-west-1"
 _DES, _SER = TypeDeserializer(), TypeSerializer()
@@ -192,70 +191,46 @@ def test_vim_saving_an_empty_buffer_does_not_hide_the_item(mnt, ddb_table, boto)
     assert mnt.sh(f"cat {d}/doc.json", check=False).stdout == before
 
 
-def _tmux(sock: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["tmux", "-L", sock, "-f", "/dev/null", *args], capture_output=True, text=True, timeout=10)
-    if check and r.returncode != 0:
-        raise AssertionError(f"tmux {args}: {r.stderr}")
-    return r
-
-
 def test_nano_save_in_tmux(mnt, ddb_table, boto):
     t = ddb_table([{"id": "doc", "color": "red", "size": Decimal(3)}])
     d = f"dynamo/{R}/{t}"
-    sock = f"awsfs-{uuid.uuid4().hex[:8]}"
 
-    def screen() -> str:
-        return _tmux(sock, "capture-pane", "-p", "-t", "ed").stdout
+    def replace(old: str, new: str, shown: str) -> None:
+        ed.keys("C-\\")                                   # search and replace
+        ed.wait("Search (to replace)")
+        ed.keys("C-u")                                     # (clear a remembered search)
+        ed.keys("-l", old)
+        ed.keys("Enter")
+        ed.wait("Replace with")
+        ed.keys("C-u")
+        ed.keys("-l", new)
+        ed.keys("Enter")
+        ed.wait("Replace this instance")
+        ed.keys("a")                                       # All
+        ed.wait(shown, "the edit")
+        ed.keys("C-o")
+        ed.wait("File Name to Write")
+        ed.keys("Enter")
+        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to try the save")
 
-    def alive() -> bool:
-        return _tmux(sock, "has-session", "-t", "ed", check=False).returncode == 0
-
-    _tmux(sock, "new-session", "-d", "-s", "ed", "-x", "120", "-y", "30", "-c", mnt.p(d), "nano doc.json")
+    ed = Tmux(mnt.p(d), "nano doc.json")
     try:
-        wait_for(lambda: '"color": "red"' in screen(), what="nano to show the item")
-        _tmux(sock, "send-keys", "-t", "ed", "C-\\")                    # search and replace
-        wait_for(lambda: "Search (to replace)" in screen(), what="the search prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "-l", "red")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Replace with" in screen(), what="the replacement prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "-l", "green")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Replace this instance" in screen(), what="the confirmation prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "a")                       # All
-        wait_for(lambda: '"color": "green"' in screen(), what="the edit")
-        _tmux(sock, "send-keys", "-t", "ed", "C-o")
-        wait_for(lambda: "File Name to Write" in screen(), what="the write prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Wrote" in screen() or "Error" in screen(), what="nano to save")
-        assert "Wrote" in screen(), screen()
+        ed.wait('"color": "red"', "nano to show the item")
+        replace("red", "green", '"color": "green"')
+        assert "Wrote" in ed.screen(), ed.screen()
         wait_for(lambda: (get(boto, t, {"id": "doc"}) or {}).get("color") == "green", timeout=5,
                  what="DynamoDB to hold the change")
         assert mnt.errors() == ""
 
         # a second edit breaks the JSON: nano shows the error and DynamoDB keeps the first save
-        _tmux(sock, "send-keys", "-t", "ed", "C-\\")
-        wait_for(lambda: "Search (to replace)" in screen(), what="the search prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "C-u")                     # clear the remembered search
-        _tmux(sock, "send-keys", "-t", "ed", "-l", '"size": 3')
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Replace with" in screen(), what="the replacement prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "C-u")
-        _tmux(sock, "send-keys", "-t", "ed", "-l", '"size": 3,')         # a trailing comma
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Replace this instance" in screen(), what="the confirmation prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "a")
-        wait_for(lambda: '"size": 3,' in screen(), what="the second edit")
-        _tmux(sock, "send-keys", "-t", "ed", "C-o")
-        wait_for(lambda: "File Name to Write" in screen(), what="the write prompt")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
-        wait_for(lambda: "Error writing" in screen() or "Wrote" in screen(), what="nano to try the save")
-        assert "Error writing" in screen() and "Invalid argument" in screen(), screen()
-        _tmux(sock, "send-keys", "-t", "ed", "C-x")
-        wait_for(lambda: "Save modified buffer" in screen(), what="nano to ask about the unsaved buffer")
-        _tmux(sock, "send-keys", "-t", "ed", "n")
-        wait_for(lambda: not alive(), what="nano to exit")
+        replace('"size": 3', '"size": 3,', '"size": 3,')  # a trailing comma
+        assert "Error writing" in ed.screen() and "Invalid argument" in ed.screen(), ed.screen()
+        ed.keys("C-x")
+        ed.wait("Save modified buffer", "nano to ask about the unsaved buffer")
+        ed.keys("n")
+        wait_for(lambda: not ed.alive(), what="nano to exit")
     finally:
-        _tmux(sock, "kill-server", check=False)
+        ed.kill()
     assert get(boto, t, {"id": "doc"}) == {"id": "doc", "color": "green", "size": 3}
     assert cat_json(mnt, f"{d}/doc.json") == {"id": "doc", "color": "green", "size": 3}
     assert ls_a(mnt, d) == TABLE_DIR_EXTRAS | {"doc.json"}  # nano's lock file .doc.json.swp is gone
@@ -687,15 +662,14 @@ def test_vim_saves_in_tmux_keep_a_stable_forward_mtime(mnt, ddb_table, boto):
     t = ddb_table([{"id": "doc", "color": "red", "size": Decimal(3)}])
     d = f"dynamo/{R}/{t}"
     f = mnt.p(f"{d}/doc.json")
-    sock = f"awsfs-{uuid.uuid4().hex[:8]}"
     problems: list[str] = []
 
     def screen() -> str:
-        return _tmux(sock, "capture-pane", "-p", "-t", "ed").stdout
+        return ed.screen()
 
     def ex(cmd: str) -> None:
-        _tmux(sock, "send-keys", "-t", "ed", "-l", f":{cmd}")
-        _tmux(sock, "send-keys", "-t", "ed", "Enter")
+        ed.keys("-l", f":{cmd}")
+        ed.keys("Enter")
 
     # another process watching the file (as `ls -l`, make or a file manager would)
     seen: list[int] = []
@@ -714,8 +688,7 @@ def test_vim_saves_in_tmux_keep_a_stable_forward_mtime(mnt, ddb_table, boto):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     # -N: nocompatible, so backupcopy=auto (the rename save); -i NONE: no viminfo
-    _tmux(sock, "new-session", "-d", "-s", "ed", "-x", "150", "-y", "30", "-c", mnt.p(d),
-          "vim -N -u NONE -i NONE doc.json")
+    ed = Tmux(mnt.p(d), "vim -N -u NONE -i NONE doc.json")
     try:
         wait_for(lambda: '"color": "red"' in screen(), what="vim to show the item")
         before = os.stat(f).st_mtime_ns
@@ -731,7 +704,7 @@ def test_vim_saves_in_tmux_keep_a_stable_forward_mtime(mnt, ddb_table, boto):
                      what=f"vim to answer :w {n}")
             if "changed since reading it" in screen():
                 problems.append(f":w {n}: vim warned 'The file has been changed since reading it!!!'")
-                _tmux(sock, "send-keys", "-t", "ed", "y")  # save anyway, and go on
+                ed.keys("y")  # save anyway, and go on
                 wait_for(lambda: "written" in screen() or "E5" in screen(), what=f"vim to finish :w {n}")
             assert "written" in screen(), f":w {n}:\n{screen()}"
             wait_for(lambda: (get(boto, t, {"id": "doc"}) or {}).get("color") == color, timeout=5,
@@ -745,12 +718,11 @@ def test_vim_saves_in_tmux_keep_a_stable_forward_mtime(mnt, ddb_table, boto):
                 problems.append(f":w {n}: the mtime did not move forward: {before / 1e9:.6f} -> {right_after / 1e9:.6f}")
             before = later
         ex("q")
-        wait_for(lambda: _tmux(sock, "has-session", "-t", "ed", check=False).returncode != 0,
-                 what="vim to exit")
+        wait_for(lambda: not ed.alive(), what="vim to exit")
     finally:
         stop.set()
         watcher.join(timeout=5)
-        _tmux(sock, "kill-server", check=False)
+        ed.kill()
     back = [(a / 1e9, b / 1e9) for a, b in zip(seen, seen[1:]) if b < a]
     if back:
         problems.append(f"another process saw the mtime go back: {back}")
