@@ -125,6 +125,11 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
                                     ("data/", b"", "application/x-directory")]:
                 s3.put_object(Bucket="demo-site", Key=key, Body=body, ContentType=kind)
             s3.put_object(Bucket="demo-site", Key="data/big.bin", Body=bytes(range(256)) * 40_000)  # 10 MB
+            s3.create_bucket(Bucket="demo-config")  # versioned: .versions/<key>/ shows each save
+            s3.put_bucket_versioning(Bucket="demo-config", VersioningConfiguration={"Status": "Enabled"})
+            for n, mode in enumerate(("slow", "fast", "faster"), 1):
+                s3.put_object(Bucket="demo-config", Key="app/settings.ini",
+                              Body=f"[app]\nmode = {mode}\nrelease = {n}\n".encode(), ContentType="text/plain")
             iam = _client("iam", region, url)
             read_policy = {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],

@@ -37,9 +37,9 @@ def bucket(boto):
     yield make
     s3 = boto("s3", R)
     for name in made:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for o in page.get("Contents", []):
-                s3.delete_object(Bucket=name, Key=o["Key"])
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
         for up in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
             s3.abort_multipart_upload(Bucket=name, Key=up["Key"], UploadId=up["UploadId"])
         s3.delete_bucket(Bucket=name)
@@ -294,6 +294,21 @@ def test_mv_of_a_directory_to_another_bucket_and_rsync_a_again_and_again(mount_a
         assert r.returncode == 0, r.stderr
         assert body(boto, b2, "synced/sub/x.txt") == b"x" * (n + 1) + b"\n"
     assert mnt.errors() == ""
+
+
+def test_the_versions_of_a_key_through_the_mount(mount_awsfs, bucket, boto):
+    b = bucket()
+    s3 = boto("s3", R)
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    ids = [s3.put_object(Bucket=b, Key="conf/app.ini", Body=f"release {n}\n".encode())["VersionId"] for n in range(3)]
+    mnt = mount_awsfs(regions=R)
+    d = f"s3/{b}/.versions/conf/app.ini"
+    assert sorted(mnt.sh(f"ls {d}").stdout.split()) == sorted(ids)
+    assert mnt.sh(f"cat {d}/{ids[0]}").stdout == "release 0\n"
+    assert mnt.sh(f"cd s3/{b}/.versions/conf && ls app.ini/{ids[1]}").stdout.strip() == f"app.ini/{ids[1]}"
+    r = mnt.sh(f"echo x > {d}/{ids[0]}", check=False)
+    assert r.returncode != 0 and body(boto, b, "conf/app.ini") == b"release 2\n"
+    assert ".versions" not in mnt.sh(f"ls -a s3/{b}").stdout and mnt.sh(f"ls -a s3/{b}/.versions").stdout.split() == [".", ".."]
 
 
 def test_getfattr_setfattr_and_bucket_json(mount_awsfs, bucket, boto):

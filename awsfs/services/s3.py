@@ -56,6 +56,7 @@ DIRECTORY = "/"             # a listing's value for a prefix
 PAGE = 1000                 # keys of one ListObjectsV2 page (its most)
 CHUNK = 8 << 20             # bytes of one ranged GET
 AHEAD = 4                   # ranges fetched ahead of a sequential reader
+READ_THREADS = 2 * AHEAD    # ranged GETs at once, all readers together
 KEEP = 8                    # ranges kept, across all readers (64 MB at most; a sequential reader
                             # keeps the one it reads, the one before and four ahead)
 PART = 8 << 20              # bytes of a multipart upload's part; smaller objects are one PutObject
@@ -621,7 +622,7 @@ class Ranges:
             got = None  # a read-ahead that failed is asked again, never handed out
         if got is None:
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(AHEAD * 2, thread_name_prefix="awsfs-s3-read")
+                self._pool = concurrent.futures.ThreadPoolExecutor(READ_THREADS, thread_name_prefix="awsfs-s3-read")
             got = self._kept[(*obj, i)] = self._pool.submit(contextvars.copy_context().run, fetch, node, e, i)
         self._kept.move_to_end((*obj, i))
         return got
@@ -1061,16 +1062,26 @@ def versions_node(ctx: Any, path: str, bucket: str, key: str) -> Node:
 
 
 class VersionsDir(Dir):
+    """``.versions/<key>/``: the key's versions; ``.versions/`` and ``.versions/<prefix>/`` (on the
+    way to a key, for the kernel looks each part up) list nothing."""
+
     def listing(self) -> Any:
         return Versions(self.ctx, self.params["bucket"], self.params["key"]).listing()
 
+    def on_the_way(self) -> bool:
+        key = self.params["key"]
+        return not key or find(self.ctx, self.params["bucket"], key, self.path) == DIRECTORY
+
     def check(self) -> None:
+        bucket_entry(self.ctx, self.params["bucket"], self.path)
+        if not self.params["key"]:
+            return
         self.listing().ensure()
-        if not self.listing().has_entries():
+        if not self.listing().has_entries() and not self.on_the_way():
             raise enoent(self.path, "no versions of such an object")
 
     def entries(self) -> list[tuple[str, Any]]:
-        return [(vid, FILE) for vid in self.listing().all()]
+        return [(vid, FILE) for vid in self.listing().all()] if self.params["key"] else []
 
 
 class VersionFile(Listed):
@@ -1112,6 +1123,7 @@ ROUTES = [
     ("/s3", BucketsDir),
     ("/s3/{bucket}", bucket_dir),
     ("/s3/{bucket}/.bucket.json", BucketInfo),
+    ("/s3/{bucket}/.versions", lambda ctx, path, bucket: VersionsDir(ctx, path, bucket=bucket, key="")),
     ("/s3/{bucket}/.versions/{key...}", versions_node),
     ("/s3/{bucket}/{key...}", node),
 ]
