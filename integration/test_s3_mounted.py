@@ -364,6 +364,19 @@ def test_a_listing_that_fails_is_an_error_not_an_empty_or_short_directory(mount_
     assert len(m.sh(f"ls s3/{b}").stdout.split()) == 1100 + 3          # k*, a, many, top
 
 
+def test_find_down_a_bucket_whose_flat_listing_fails_says_so_and_hides_nothing(mount_awsfs, fault_proxy, bucket):
+    b = bucket({f"d{d}/f{n}": b"x" for d in range(5) for n in range(3)})
+    want = sorted(f"s3/{b}/d{d}/f{n}" for d in range(5) for n in range(3))
+    m = proxied(mount_awsfs, fault_proxy)
+    fault_proxy.add("ListObjectsV2", "5xx_json", skip=1, times=None)   # all but the top's own listing
+    r = m.sh(f"find s3/{b} -type f", check=False)
+    assert r.returncode != 0 and "Input/output error" in r.stderr, r.stderr
+    assert r.stdout.split() == []                                       # no directory passed off as empty
+    fault_proxy.reset()
+    fault_proxy.add("ListObjectsV2", "throttle", skip=0, times=1)       # transient: retried, nothing missing
+    assert sorted(m.sh(f"find s3/{b} -type f").stdout.split()) == want
+
+
 def test_a_failed_multipart_upload_leaves_nothing_and_an_unknown_put_is_looked_up(mount_awsfs, fault_proxy, bucket,
                                                                                   boto, tmp_path):
     b = bucket({"big.bin": b"old"})
