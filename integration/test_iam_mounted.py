@@ -146,3 +146,43 @@ def test_ln_s_attaches_and_joins_rm_detaches_and_leaves(mount_awsfs, world, boto
         for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])
         iam.delete_group(GroupName=g)
+
+
+def test_access_keys_by_ls_cat_sed_echo_and_rm(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    u = world["user"]
+    keys = [iam.create_access_key(UserName=u)["AccessKey"] for _ in range(2)]
+    a, b = (k["AccessKeyId"] for k in keys)
+    d = f"iam/users/{u}/access-keys"
+
+    def status():
+        return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]}
+    try:
+        listing = mnt.sh(f"ls -l {d}").stdout
+        assert f"{a}.json" in listing and f"{b}.json" in listing and "-rw-r--r--" in listing
+        got = json.loads(mnt.sh(f"cat {d}/{a}.json").stdout)
+        assert (got["AccessKeyId"], got["Status"], got["UserName"]) == (a, "Active", u)
+        assert mnt.sh(f"stat -c %s {d}/{a}.json").stdout.strip() == str(len(mnt.sh(f"cat {d}/{a}.json").stdout))
+        mnt.sh(f"sed -i 's/\"Active\"/\"Inactive\"/' {d}/{a}.json")
+        assert status() == {a: "Inactive", b: "Active"}
+        mnt.sh(f"echo Inactive > {d}/{b}.json")
+        assert status() == {a: "Inactive", b: "Inactive"}
+        assert json.loads(mnt.sh(f"cat {d}/{b}.json").stdout)["Status"] == "Inactive"
+        mnt.sh(f"/bin/echo Active > {d}/{b}.json")
+        r = mnt.sh(f"rm {d}/{b}.json", check=False)  # Active: refused
+        assert r.returncode == 1 and "Operation not permitted" in r.stderr and b in status()
+        assert "make it Inactive first" in mnt.errors()
+        mnt.sh(f"rm {d}/{a}.json")  # Inactive: deleted
+        assert status() == {b: "Active"} and mnt.sh(f"ls {d}").stdout == f"{b}.json\n"
+        r = mnt.sh(f"cp /dev/null {d}/AKIANEWKEY0000000000.json", check=False)
+        assert r.returncode == 1 and "Operation not permitted" in r.stderr
+        assert "does not create access keys" in mnt.errors() and list(status()) == [b]
+        r = mnt.sh(f"echo '{{\"Status\": \"Gone\"}}' > {d}/{b}.json", check=False)
+        assert '"Status" is "Active" or "Inactive"' in mnt.errors() and status() == {b: "Active"}
+        for k in keys:
+            assert k["SecretAccessKey"] not in mnt.sh(f"cat {d}/* .awsfs/errors .awsfs/status").stdout
+            with open(mnt.log_file) as f:
+                assert k["SecretAccessKey"] not in f.read()
+    finally:
+        for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=u, AccessKeyId=k["AccessKeyId"])

@@ -4,14 +4,16 @@ Until ``iam`` is in ``awsfs.services.SERVICES``, the filesystem here is given a 
 the module's routes too (as tests/test_kit.py does for its toy service)."""
 import errno
 import json
+import logging
 
+import boto3
 import pytest
 
 from awsfs import fs as fs_module
 from awsfs.errors import FsError, errno_for_code
 from awsfs.router import Router
 from awsfs.services import iam as iam_service
-from helpers import create, read, save, spent_since
+from helpers import create, echo_into, read, save, spent_since
 
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 TRUST = {"Version": "2012-10-17",
@@ -85,7 +87,7 @@ def test_the_tree_reads_from_listings(ifs, world):
     u, g, r, p = (world[k] for k in ("user", "group", "role", "policy"))
     assert sorted(ifs.listdir("/iam")) == ["groups", "policies", "roles", "users"]
     assert u in ifs.listdir("/iam/users") and r in ifs.listdir("/iam/roles") and p in ifs.listdir("/iam/policies")
-    assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["attached", "groups", "info.json", "policies"]
+    assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["access-keys", "attached", "groups", "info.json", "policies"]
     assert sorted(ifs.listdir(f"/iam/roles/{r}")) == ["attached", "info.json", "policies", "trust.json"]
     assert sorted(ifs.listdir(f"/iam/policies/{p}")) == ["document.json", "info.json", "versions"]
     before = dict(ifs.aws.calls)
@@ -401,3 +403,144 @@ def test_a_link_must_be_named_after_its_target_and_point_as_awsfs_shows(ifs, wor
     with pytest.raises(FsError) as e:  # links are made only in attached/ and groups/
         ifs.symlink(f"/iam/policies/{p}/{p}", f"../../../policies/{p}")
     assert e.value.errno == errno.EACCES
+
+
+# -- access keys: metadata, never a secret ----------------------------------------------------------
+
+@pytest.fixture
+def keyed(iam, unique, local_aws):
+    """A user with two access keys, the second one used once (an S3 call in eu-west-1) and Inactive:
+    ``(user, [key, key])`` with their secrets (the test's own view). Deleted after."""
+    user = unique("keyed")
+    iam.create_user(UserName=user)
+    keys = [iam.create_access_key(UserName=user)["AccessKey"] for _ in range(2)]
+    boto3.client("s3", region_name="eu-west-1", endpoint_url=local_aws.url, aws_access_key_id=keys[1]["AccessKeyId"],
+                 aws_secret_access_key=keys[1]["SecretAccessKey"]).list_buckets()
+    iam.update_access_key(UserName=user, AccessKeyId=keys[1]["AccessKeyId"], Status="Inactive")
+    yield user, keys
+    for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+    iam.delete_user(UserName=user)
+
+
+def key_status(iam, user):
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def test_access_keys_are_files_of_metadata_and_last_use(ifs, keyed):
+    user, keys = keyed
+    d, (a, b) = f"/iam/users/{user}/access-keys", (k["AccessKeyId"] for k in keys)
+    before = dict(ifs.aws.calls)
+    assert sorted(ifs.listdir(d)) == sorted([f"{a}.json", f"{b}.json"])
+    sizes = {n: ifs.getattr(f"{d}/{n}").size for n in ifs.listdir(d)}  # ls -l: true sizes
+    assert spent_since(ifs, before) == {"iam:ListUsers": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2}
+    first, second = json.loads(read(ifs, f"{d}/{a}.json")), json.loads(read(ifs, f"{d}/{b}.json"))
+    assert spent_since(ifs, before) == {"iam:ListUsers": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2}
+    assert sizes == {f"{a}.json": len(read(ifs, f"{d}/{a}.json")), f"{b}.json": len(read(ifs, f"{d}/{b}.json"))}
+    assert sorted(first) == ["AccessKeyId", "AccessKeyLastUsed", "CreateDate", "Status", "UserName"]
+    assert (first["UserName"], first["AccessKeyId"], first["Status"]) == (user, a, "Active")
+    assert first["AccessKeyLastUsed"] == {"Region": "N/A", "ServiceName": "N/A"}  # never used: as IAM says
+    assert second["Status"] == "Inactive"
+    used = second["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("s3", "eu-west-1") and used["LastUsedDate"][:2] == "20"
+    assert ifs.getattr(f"{d}/{a}.json").mode & 0o777 == 0o644
+    for missing in (f"{d}/{a}", f"{d}/AKIANOSUCHKEY0000000.json", f"{d}/short.json"):
+        with pytest.raises(FsError) as e:
+            ifs.getattr(missing)
+        assert e.value.errno == errno.ENOENT, missing
+
+
+def test_no_secret_reaches_a_file_the_errors_the_status_or_the_log(ifs, keyed, iam, caplog):
+    caplog.set_level(logging.DEBUG, logger="awsfs")
+    user, keys = keyed
+    d = f"/iam/users/{user}/access-keys"
+    seen = [read(ifs, f"{d}/{n}") for n in ifs.listdir(d)] + [read(ifs, f"/iam/users/{user}/info.json")]
+    save(ifs, f"{d}/{keys[1]['AccessKeyId']}.json", b"Active\n")
+    with pytest.raises(FsError):
+        create(ifs, f"{d}/AKIANEWKEY0000000000.json", b"{}")
+    with pytest.raises(FsError):
+        ifs.unlink(f"{d}/{keys[0]['AccessKeyId']}.json")  # Active: refused
+    logged = "\n".join(json.dumps({**r.__dict__, "args": str(r.args)}, default=str) for r in caplog.records)
+    assert "UpdateAccessKey" in logged and "GetAccessKeyLastUsed" in logged
+    everything = b"".join(seen).decode() + logged + read(ifs, "/.awsfs/errors").decode() + \
+        read(ifs, "/.awsfs/status").decode()
+    for k in keys:
+        assert k["SecretAccessKey"] not in everything and k["SecretAccessKey"][:12] not in everything
+
+
+def test_status_is_changed_by_editing_the_json_or_writing_the_word(ifs, keyed, iam):
+    user, keys = keyed
+    a = keys[0]["AccessKeyId"]
+    path = f"/iam/users/{user}/access-keys/{a}.json"
+    doc = json.loads(read(ifs, path))
+    before = dict(ifs.aws.calls)
+    save(ifs, path, json.dumps({**doc, "Status": "Inactive"}, indent=2).encode())
+    assert key_status(iam, user)[a] == "Inactive"
+    assert spent_since(ifs, before) == {"iam:ListAccessKeys": 1, "iam:UpdateAccessKey": 1}  # the check, the change
+    assert json.loads(read(ifs, path))["Status"] == "Inactive"  # written through
+    echo_into(ifs, path, b"Active\n")  # echo Active > a.json
+    assert key_status(iam, user)[a] == "Active" and json.loads(read(ifs, path))["Status"] == "Active"
+    before = dict(ifs.aws.calls)
+    save(ifs, path, read(ifs, path))  # unchanged: IAM is asked, nothing changed
+    save(ifs, path, json.dumps({**json.loads(read(ifs, path)), "AccessKeyLastUsed": {}}).encode())  # ignored
+    save(ifs, path, b"Active\n")
+    assert spent_since(ifs, before) == {"iam:ListAccessKeys": 3}
+    iam.update_access_key(UserName=user, AccessKeyId=a, Status="Inactive")  # behind awsfs's back
+    save(ifs, path, b"Active\n")  # the cache still says Active; IAM is asked, and the key made Active
+    assert key_status(iam, user)[a] == "Active"
+
+
+def test_an_access_key_save_is_checked(ifs, keyed, iam):
+    user, keys = keyed
+    a = keys[0]["AccessKeyId"]
+    path = f"/iam/users/{user}/access-keys/{a}.json"
+    doc = json.loads(read(ifs, path))
+    before = dict(ifs.aws.calls)
+    for bad, says in (({**doc, "Status": "Disabled"}, "'Disabled'"), ({**doc, "Status": "x" * 40}, "40 characters"),
+                      ({**doc, "Status": "Inactive", "UserName": "other"}, "not UserName"),
+                      ({**doc, "Status": "Inactive", "CreateDate": "2001-01-01T00:00:00+00:00"}, "not CreateDate"),
+                      ({**doc, "Status": "Inactive", "AccessKeyId": keys[1]["AccessKeyId"]}, "not AccessKeyId"),
+                      ({"UserName": user}, '"Status"'), ([], '"Status"'), ("inactive", '"Status"')):
+        with pytest.raises(FsError) as e:
+            save(ifs, path, json.dumps(bad).encode())
+        assert e.value.errno == errno.EINVAL and says in e.value.reason, (bad, e.value.reason)
+    for bad, says in ((b"Inactive\nActive\n", "invalid JSON"), (b"\xff", "UTF-8")):
+        with pytest.raises(FsError) as e:
+            save(ifs, path, bad)
+        assert e.value.errno == errno.EINVAL and says in e.value.reason
+    assert spent_since(ifs, before) == {} and key_status(iam, user)[a] == "Active"
+    iam.delete_access_key(UserName=user, AccessKeyId=a)  # deleted behind awsfs's back: not made anew
+    with pytest.raises(FsError) as e:
+        save(ifs, path, b"Inactive\n")
+    assert e.value.errno == errno.ENOENT and "deleted meanwhile" in e.value.reason
+    assert a not in key_status(iam, user)
+
+
+def test_rm_deletes_an_inactive_key_only_and_no_key_is_created(ifs, keyed, iam):
+    user, keys = keyed
+    (a, b), d = (k["AccessKeyId"] for k in keys), f"/iam/users/{user}/access-keys"
+    ifs.listdir(d)
+    before = dict(ifs.aws.calls)
+    with pytest.raises(FsError) as e:  # Active: refused, no call
+        ifs.unlink(f"{d}/{a}.json")
+    assert e.value.errno == errno.EPERM and "make it Inactive first" in e.value.reason
+    assert spent_since(ifs, before) == {} and a in key_status(iam, user)
+    iam.update_access_key(UserName=user, AccessKeyId=b, Status="Active")  # made Active behind awsfs's back
+    with pytest.raises(FsError) as e:  # the cache says Inactive; IAM, asked before the delete, does not
+        ifs.unlink(f"{d}/{b}.json")
+    assert e.value.errno == errno.EPERM and "meanwhile" in e.value.reason and b in key_status(iam, user)
+    iam.update_access_key(UserName=user, AccessKeyId=b, Status="Inactive")
+    ifs.unlink(f"{d}/{b}.json")
+    assert list(key_status(iam, user)) == [a] and ifs.listdir(d) == [f"{a}.json"]
+    with pytest.raises(FsError) as e:
+        ifs.getattr(f"{d}/{b}.json")
+    assert e.value.errno == errno.ENOENT
+    before = dict(ifs.aws.calls)
+    for name in ("AKIANEWKEY0000000000.json", f"{b}.json", "new.json"):
+        with pytest.raises(FsError) as e:
+            create(ifs, f"{d}/{name}", b"Active\n")
+        assert e.value.errno == errno.EPERM and "does not create access keys" in e.value.reason, name
+    assert not [k for k in spent_since(ifs, before) if "Create" in k] and list(key_status(iam, user)) == [a]
+    assert "does not create access keys" in read(ifs, "/.awsfs/errors").decode()
+    create(ifs, f"{d}/.{a}.json.swp", b"vim's swap")  # editors' files stay in the mount
+    assert f".{a}.json.swp" in ifs.listdir(d)

@@ -2,6 +2,7 @@
 
 ```
 /iam/users/<name>/      info.json  policies/<inline>.json  groups/<group>@  attached/<policy>@
+                        access-keys/<key id>.json
 /iam/roles/<name>/      info.json  trust.json  policies/<inline>.json  attached/<policy>@
 /iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@
 /iam/policies/<name>/   info.json  document.json  versions/<v>.json
@@ -28,6 +29,15 @@
   (or ``<mount>/iam/policies/<p>``; another target or name is EINVAL, a policy or group not listed
   ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when already there; ``rm`` is
   Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount.
+* ``access-keys/<id>.json``: a key's UserName, AccessKeyId, Status and CreateDate (ListAccessKeys) and
+  its ``AccessKeyLastUsed`` (date, service, region: one GetAccessKeyLastUsed per key, kept), as
+  IAM says them ("N/A" for a key never used). Never a secret: IAM lists none, and only those fields
+  are kept whatever an answer holds. A save changes ``Status`` only (UpdateAccessKey): the JSON with
+  another Status (any other field changed is EINVAL; ``AccessKeyLastUsed`` is ignored), or just the
+  word (``echo Inactive > <id>.json``); each save asks IAM for the Status now (one ListAccessKeys)
+  and changes it only when it differs. ``rm`` is DeleteAccessKey of an *Inactive* key only (it
+  cannot be undone; IAM is asked first): an Active one is EPERM, "make it Inactive first". No key
+  can be made here (its secret would have to be shown in a file): creating a file is EPERM.
 """
 from __future__ import annotations
 
@@ -41,13 +51,14 @@ from urllib.parse import unquote
 from ..errors import FsError, InputError
 from ..kit import Collection, Document, entries_of
 from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, render_json
+from ..nodes import shown as quoted
 from ..transaction import Mutation
 
 ROOT, REGIONAL, R = "iam", False, "us-east-1"
 KINDS = {"users": ("User", "ListUsers"), "roles": ("Role", "ListRoles"), "groups": ("Group", "ListGroups"),
          "policies": ("Policy", "ListPolicies")}  # directory -> (what IAM calls one, its listing)
 PRINCIPALS = ("users", "roles", "groups")
-CHILDREN = {"users": ("info.json", "policies", "groups", "attached"),
+CHILDREN = {"users": ("info.json", "policies", "groups", "attached", "access-keys"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
             "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
 
@@ -69,6 +80,12 @@ LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", "policies", "
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
+KEY_ID = re.compile(r"\w{16,128}")  # an access key's id (AKIA...): a name, not a secret
+KEY_FIELDS = ("UserName", "AccessKeyId", "Status", "CreateDate")  # all a key file shows of a listed key
+USED_FIELDS = ("LastUsedDate", "ServiceName", "Region")            # and of GetAccessKeyLastUsed
+STATUSES = ("Active", "Inactive")
+NO_NEW_KEYS = ("awsfs does not create access keys: a new key's secret would have to be shown in a file "
+               "(`aws iam create-access-key` prints it once)")
 
 
 def as_doc(raw: Any) -> dict:
@@ -126,6 +143,17 @@ def things(ctx: Any, kind: str) -> Listed:
     return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **local)
 
 
+class Keys(Listed):
+    """A user's access keys: ListAccessKeys, metadata only (IAM never lists a secret; only the
+    fields of ``KEY_FIELDS`` are kept, whatever an answer holds)."""
+
+    def __init__(self, ctx: Any, user: str) -> None:
+        super().__init__(ctx, "ListAccessKeys", "AccessKeyId", "users", user, "access-keys", UserName=user)
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(e["AccessKeyId"], {k: e[k] for k in KEY_FIELDS if k in e}) for e in page.get("AccessKeyMetadata", [])]
+
+
 def version_doc(ctx: Any, arn: str, vid: str) -> dict:
     """A managed policy's version (never changes): one GetPolicyVersion, kept."""
     return ctx.cache.get((ROOT, R, "@version", arn, vid), lambda: as_doc(ctx.aws.call(
@@ -165,6 +193,9 @@ class Thing:
         spec, kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
         return Listed(self.ctx, spec.listing.format(self.noun), spec.field, kind, name, self.params["sub"],
                       **{f"{self.noun}Name": name})
+
+    def keys(self) -> "Keys":
+        return Keys(self.ctx, self.params["name"])
 
     def versions(self) -> Listed:
         return Listed(self.ctx, "ListPolicyVersions", "VersionId", "policies", self.params["name"], "versions",
@@ -309,6 +340,27 @@ class VersionFile(Thing, File):
                       version_doc(self.ctx, self.entry()["Arn"], v["VersionId"]))
 
 
+class KeysDir(ListedDir):
+    """``access-keys/``: a user's access keys as ``<key id>.json``. No file can be made here (a new key's
+    secret would have to be shown); ``rm`` deletes an Inactive key only."""
+    child, suffix = FILE, ".json"
+
+    def listed(self) -> Listed:
+        return self.keys()
+
+    def is_scratch(self, name: str) -> bool:
+        return is_editor_scratch(name)  # (vim's and sed's saves of a key file go through them)
+
+    def child_for_create(self, name: str) -> File:
+        key = KeyFile(self.ctx, f"{self.path}/{name}", **self.params, file=name)
+        if not key.exists():  # (an editor saving by rename makes an existing key's file anew)
+            raise FsError(errno.EPERM, f"{self.path}/{name}: {NO_NEW_KEYS}")
+        return key
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        return [KeyFile(self.ctx, f"{self.path}/{name}", **self.params, file=name).delete()]
+
+
 # -- documents ------------------------------------------------------------------------------------
 
 class PolicyDoc(Thing, Document):
@@ -397,6 +449,114 @@ class InlineDir(ListedDir):
         return [InlinePolicy(self.ctx, f"{self.path}/{name}", **self.params, file=name).delete()]
 
 
+class KeyFile(Thing, Document):
+    """``access-keys/<id>.json``: a key's metadata (``KEY_FIELDS``) and when, where and for what it was
+    last used (one GetAccessKeyLastUsed, kept); never its secret. A save may change ``Status`` only
+    (UpdateAccessKey): the file's JSON with another Status, or just the word (``echo Inactive > ...``)."""
+    what, service_name = "access key", "IAM"
+
+    def key_id(self) -> str:
+        key = stem(self.params["file"])
+        if not KEY_ID.fullmatch(key):
+            raise enoent(self.path, "no such access key (a file here is <access key id>.json)")
+        return key
+
+    def listed(self) -> dict:
+        return self.keys().lookup(self.key_id(), self.path)
+
+    def check(self) -> None:
+        self.entry()
+        self.listed()
+
+    def mtime_hint(self) -> Optional[float]:
+        t = self.listed().get("CreateDate")
+        return t.timestamp() if isinstance(t, datetime) else None
+
+    def last_used(self) -> dict:
+        key = self.key_id()
+
+        def load() -> dict:
+            got = self.aws.call("iam", R, "GetAccessKeyLastUsed", AccessKeyId=key)["AccessKeyLastUsed"]
+            return {k: got[k] for k in USED_FIELDS if got.get(k) is not None}
+        return self.ctx.cache.get((*self.keys().prefix, "@used", key), load)
+
+    def content(self) -> bytes:
+        return render_json({**self.listed(), "AccessKeyLastUsed": self.last_used()})
+
+    def parse(self, data: bytes) -> str:
+        """The Status a save asks for; the key's other fields, where given, as shown (last use: ignored)."""
+        try:
+            text = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise InputError(errno.EINVAL, "an access key file is JSON text (UTF-8)") from None
+        if text in STATUSES:
+            return text
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(errno.EINVAL, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg} (or write "
+                             "just Active or Inactive)") from None
+        if not isinstance(doc, dict) or "Status" not in doc:
+            raise InputError(errno.EINVAL, 'an access key file is a JSON object with its "Status" (or just the '
+                             'word Active or Inactive)')
+        if doc["Status"] not in STATUSES:
+            raise InputError(errno.EINVAL, f'"Status" is "Active" or "Inactive", not {quoted(str(doc["Status"]))}')
+        now = json.loads(render_json(self.listed()))
+        changed = sorted(k for k in doc if k not in ("Status", "AccessKeyLastUsed") and doc[k] != now.get(k))
+        if changed:
+            raise InputError(errno.EINVAL, f"only an access key's \"Status\" can be changed, not {', '.join(changed)}")
+        return doc["Status"]
+
+    def fresh(self, value: Any) -> Optional[str]:
+        """The key's Status in IAM now (None: no such key), listed anew."""
+        key = self.key_id()
+        for page in self.aws.pages("iam", R, "ListAccessKeys", UserName=self.params["name"], MaxItems=1000):
+            for e in page.get("AccessKeyMetadata", []):
+                if e["AccessKeyId"] == key:
+                    return e["Status"]
+        return None
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        """A save makes IAM hold the Status written (an order, as ``echo Inactive`` is): IAM is asked
+        for the key's Status now (one ListAccessKeys, whatever the cache says; with two states no
+        change of someone else's can be lost), and UpdateAccessKey sent when it differs."""
+        value = self.parse(new)
+        if base is None:
+            return [self.create(value)]
+        now = self.fresh(value)
+        if now is None:
+            raise enoent(self.path, "no such access key (deleted meanwhile)")
+        return [] if now == value else [self.put(value, base)]
+
+    def put(self, value: str, base: Any) -> Mutation:
+        key, user, keys, listed = self.key_id(), self.params["name"], self.keys(), self.listed()
+        return self.mutation("UpdateAccessKey", {"UserName": user, "AccessKeyId": key, "Status": value},
+                             f"make access key {key} of user {user} {value}", repeatable=True,
+                             update=lambda resp: keys.put(key, {**listed, "Status": value}))
+
+    def create(self, value: Any) -> Mutation:
+        raise FsError(errno.EPERM, f"{self.path}: {NO_NEW_KEYS}")
+
+    def delete(self) -> Mutation:
+        """DeleteAccessKey, of an Inactive key only (it cannot be undone): the check is made against
+        IAM's state, not the cache's."""
+        key, user, keys = self.key_id(), self.params["name"], self.keys()
+        active = (f"{self.path}: access key {key} is Active; deleting a key cannot be undone: make it Inactive "
+                  f"first (echo Inactive > {self.params['file']}), then rm deletes it")
+        if self.listed()["Status"] == "Active":
+            raise FsError(errno.EPERM, active)
+
+        def precheck() -> None:
+            status = self.fresh(None)
+            if status is None:
+                raise enoent(self.path, "no such access key (deleted meanwhile)")
+            if status == "Active":
+                raise FsError(errno.EPERM, active + " (it was made Active again meanwhile)")
+        return self.mutation("DeleteAccessKey", {"UserName": user, "AccessKeyId": key},
+                             f"delete access key {key} of user {user}", lambda resp: keys.drop(key),
+                             precheck=precheck, verify=lambda: self.fresh(None) is None)
+
+
 class Trust(PolicyDoc):
     """A role's trust policy (who may assume it): from ListRoles; saved by UpdateAssumeRolePolicy."""
 
@@ -475,7 +635,8 @@ class ManagedDoc(PolicyDoc):
 REQUIRED = {**{("iam", op): (key,) for op, key in (
     ("ListUsers", "Users"), ("ListRoles", "Roles"), ("ListGroups", "Groups"), ("ListPolicies", "Policies"),
     ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
-    ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"))},
+    ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"),
+    ("ListAccessKeys", "AccessKeyMetadata"), ("GetAccessKeyLastUsed", "AccessKeyLastUsed"))},
     **{("iam", f"Get{k}Policy"): ("PolicyDocument",) for k in ("User", "Role", "Group")}}
 
 ROUTES = [
@@ -493,4 +654,6 @@ ROUTES = [
     ("/iam/{kind}/{name}/attached/{link}", only(MemberLink, PRINCIPALS, sub="attached")),
     ("/iam/{kind}/{name}/groups", only(LinksDir, ("users",), sub="groups")),
     ("/iam/{kind}/{name}/groups/{link}", only(MemberLink, ("users",), sub="groups")),
+    ("/iam/{kind}/{name}/access-keys", only(KeysDir, ("users",))),
+    ("/iam/{kind}/{name}/access-keys/{file}", only(KeyFile, ("users",))),
 ]
