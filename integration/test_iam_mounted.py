@@ -186,3 +186,45 @@ def test_access_keys_by_ls_cat_sed_echo_and_rm(mount_awsfs, world, boto):
     finally:
         for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]:
             iam.delete_access_key(UserName=u, AccessKeyId=k["AccessKeyId"])
+
+
+def test_aws_policies_are_read_by_name_not_by_grep_r_and_attach_with_ln_s(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    r = world["role"]
+    assert "aws-policies -> .aws-policies" in mnt.sh("ls -l iam").stdout
+    before = mnt.status()["aws_calls"]
+    r1 = mnt.sh("grep -rl logs:CreateLogStream iam", check=False)  # in AWS's policies only: not read
+    assert r1.returncode == 1 and r1.stdout == ""
+    assert mnt.sh("find iam -name ReadOnlyAccess").stdout == ""
+    assert spent(mnt, before).get("iam:ListPolicies") == 1  # the account's own (one page), not AWS's (two)
+    assert int(mnt.sh("ls iam/aws-policies | wc -l").stdout) > 1000
+    info = json.loads(mnt.sh("cat iam/aws-policies/ReadOnlyAccess/info.json").stdout)
+    assert info["Arn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    doc = mnt.sh("cat iam/aws-policies/ReadOnlyAccess/document.json").stdout
+    assert json.loads(doc)["Statement"]
+    assert "-r--r--r--" in mnt.sh("ls -l iam/aws-policies/ReadOnlyAccess/document.json").stdout
+
+    w = mnt.sh("echo '{}' > iam/aws-policies/ReadOnlyAccess/document.json", check=False)
+    assert w.returncode != 0 and "Read-only file system" in w.stderr
+    v = mnt.sh(f"{VIM['rename']} -c '%s/Allow/Deny/' -c 'w!' -c 'q!' iam/aws-policies/ReadOnlyAccess/document.json",
+               check=False)
+    assert v.returncode != 0
+    s = mnt.sh("sed -i s/Allow/Deny/ iam/aws-policies/ReadOnlyAccess/document.json", check=False)
+    assert s.returncode != 0 and "Read-only file system" in s.stderr
+    assert mnt.sh("cat iam/aws-policies/ReadOnlyAccess/document.json").stdout == doc
+    assert "policy ReadOnlyAccess is managed by AWS and read-only" in mnt.errors()
+    assert sorted(mnt.sh("ls -a iam/aws-policies/ReadOnlyAccess").stdout.split()) == \
+        [".", "..", "document.json", "info.json", "versions"]
+
+    d = f"iam/roles/{r}/attached"
+    try:
+        mnt.sh(f"ln -s ../../../aws-policies/ReadOnlyAccess {d}/ReadOnlyAccess")
+        assert [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]] == \
+            ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        assert mnt.sh(f"readlink {d}/ReadOnlyAccess").stdout == "../../../aws-policies/ReadOnlyAccess\n"
+        assert mnt.sh(f"cat {d}/ReadOnlyAccess/document.json").stdout == doc  # through both links
+        mnt.sh(f"rm {d}/ReadOnlyAccess")
+        assert iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"] == []
+    finally:
+        for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])

@@ -85,7 +85,7 @@ def default_version(iam, arn):
 
 def test_the_tree_reads_from_listings(ifs, world):
     u, g, r, p = (world[k] for k in ("user", "group", "role", "policy"))
-    assert sorted(ifs.listdir("/iam")) == ["groups", "policies", "roles", "users"]
+    assert sorted(ifs.listdir("/iam")) == ["aws-policies", "groups", "policies", "roles", "users"]
     assert u in ifs.listdir("/iam/users") and r in ifs.listdir("/iam/roles") and p in ifs.listdir("/iam/policies")
     assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["access-keys", "attached", "groups", "info.json", "policies"]
     assert sorted(ifs.listdir(f"/iam/roles/{r}")) == ["attached", "info.json", "policies", "trust.json"]
@@ -544,3 +544,119 @@ def test_rm_deletes_an_inactive_key_only_and_no_key_is_created(ifs, keyed, iam):
     assert "does not create access keys" in read(ifs, "/.awsfs/errors").decode()
     create(ifs, f"{d}/.{a}.json.swp", b"vim's swap")  # editors' files stay in the mount
     assert f".{a}.json.swp" in ifs.listdir(d)
+
+
+# -- AWS managed policies: behind a link, read-only -------------------------------------------------
+
+AWS_ARN = "arn:aws:iam::aws:policy/"
+LAMBDA = "AWSLambdaBasicExecutionRole"  # one with a path: arn:aws:iam::aws:policy/service-role/...
+
+
+def test_aws_policies_are_a_link_that_recursive_tools_do_not_follow(ifs, world):
+    assert "aws-policies" in ifs.listdir("/iam")
+    assert ifs.getattr("/iam/aws-policies").kind == "link" and ifs.readlink("/iam/aws-policies") == ".aws-policies"
+    assert ".aws-policies" not in ifs.listdir("/iam")  # (reached through the link only)
+    before = dict(ifs.aws.calls)
+    for name in ifs.listdir("/iam"):  # ls -l /iam, and what grep -r, find and du look at there
+        ifs.getattr(f"/iam/{name}")
+    assert spent_since(ifs, before) == {}
+    names = ifs.listdir("/iam/.aws-policies")  # ls /iam/aws-policies/: the whole listing, on demand
+    assert spent_since(ifs, before) == {"iam:ListPolicies": 2}  # 1,582 policies in moto: two pages of 1,000
+    assert len(names) > 1000 and "ReadOnlyAccess" in names and LAMBDA in names
+    assert world["policy"] not in names  # the account's own are in /iam/policies only
+    assert "ReadOnlyAccess" not in ifs.listdir("/iam/policies")
+
+
+def test_an_aws_policy_reads_like_the_account_s_own(ifs, iam):
+    d = f"/iam/.aws-policies/{LAMBDA}"
+    assert sorted(ifs.listdir(d)) == ["document.json", "info.json", "versions"]
+    info = json.loads(read(ifs, f"{d}/info.json"))
+    assert (info["Arn"], info["Path"]) == (f"{AWS_ARN}service-role/{LAMBDA}", "/service-role/")  # the path: in info
+    want = iam.get_policy_version(PolicyArn=info["Arn"], VersionId=info["DefaultVersionId"])["PolicyVersion"]
+    assert read(ifs, f"{d}/document.json") == shown(want["Document"])
+    assert ifs.listdir(f"{d}/versions") == [f"{info['DefaultVersionId']}.json"]
+    assert read(ifs, f"{d}/versions/{info['DefaultVersionId']}.json") == shown(want["Document"])
+    for f in ("info.json", "document.json", f"versions/{info['DefaultVersionId']}.json"):
+        st = ifs.getattr(f"{d}/{f}")
+        assert st.mode & 0o777 == 0o444 and st.size == len(read(ifs, f"{d}/{f}")), f
+    with pytest.raises(FsError) as e:
+        ifs.getattr("/iam/.aws-policies/NoSuchPolicy/info.json")
+    assert e.value.errno == errno.ENOENT
+
+
+def test_every_change_to_an_aws_policy_is_erofs_with_a_reason(ifs, world):
+    import os
+    d = "/iam/.aws-policies/ReadOnlyAccess"
+    read(ifs, f"{d}/document.json")
+    before = dict(ifs.aws.calls)
+    refused = [lambda: save(ifs, f"{d}/document.json", shown(DOC)), lambda: save(ifs, f"{d}/info.json", b"{}"),
+               lambda: ifs.open(f"{d}/document.json", os.O_RDWR),
+               lambda: create(ifs, f"{d}/trust.json", shown(DOC)), lambda: create(ifs, f"{d}/.document.json.swp", b"x"),
+               lambda: create(ifs, f"{d}/versions/v9.json", shown(DOC)), lambda: ifs.unlink(f"{d}/document.json"),
+               lambda: ifs.unlink(f"{d}/versions/{ifs.listdir(d + '/versions')[0]}")]
+    for n, change in enumerate(refused):
+        with pytest.raises(FsError) as e:
+            change()
+        assert e.value.errno == errno.EROFS and "managed by AWS" in e.value.reason, n
+    assert not [k for k in spent_since(ifs, before) if not k.startswith(("iam:List", "iam:Get"))]
+    assert "policy ReadOnlyAccess is managed by AWS and read-only" in read(ifs, "/.awsfs/errors").decode()
+    with pytest.raises(FsError) as e:  # the account's own files that are read-only say so as before
+        save(ifs, f"/iam/policies/{world['policy']}/info.json", b"{}")
+    assert e.value.errno == errno.EACCES
+
+
+@pytest.mark.parametrize("kind", ["user", "role", "group"])
+def test_ln_s_into_aws_policies_attaches_an_aws_policy(ifs, world, iam, kind):
+    noun, name = kind.capitalize(), world[kind]
+    d, arn = f"/iam/{kind}s/{name}/attached", f"{AWS_ARN}service-role/{LAMBDA}"
+    detach = getattr(iam, f"detach_{kind}_policy")
+    count = json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"]
+    try:
+        before = dict(ifs.aws.calls)
+        ifs.symlink(f"{d}/{LAMBDA}", f"../../../aws-policies/{LAMBDA}")
+        assert spent_since(ifs, before) == {f"iam:List{noun}s": 1, f"iam:ListAttached{noun}Policies": 1,
+                                            f"iam:Attach{noun}Policy": 1}  # the AWS listing: read before
+        assert (LAMBDA, arn) in [(p["PolicyName"], p["PolicyArn"]) for p in getattr(
+            iam, f"list_attached_{kind}_policies")(**{f"{noun}Name": name})["AttachedPolicies"]]
+        assert ifs.readlink(f"{d}/{LAMBDA}") == f"../../../aws-policies/{LAMBDA}"
+        assert json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"] == count + 1
+        before = dict(ifs.aws.calls)
+        ifs.symlink(f"{d}/{LAMBDA}", f"../../../aws-policies/{LAMBDA}")  # already there: nothing
+        assert spent_since(ifs, before) == {}
+        ifs.unlink(f"{d}/{LAMBDA}")
+        assert spent_since(ifs, before) == {f"iam:Detach{noun}Policy": 1}
+        assert LAMBDA not in attached(iam, kind, name) and LAMBDA not in ifs.listdir(d)
+        assert json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"] == count
+    finally:
+        try:
+            detach(**{f"{noun}Name": name}, PolicyArn=arn)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+
+
+def test_aws_policies_attached_outside_awsfs_link_into_aws_policies(ifs, world, iam):
+    r = world["role"]
+    iam.attach_role_policy(RoleName=r, PolicyArn=f"{AWS_ARN}ReadOnlyAccess")
+    try:
+        before = dict(ifs.aws.calls)
+        assert ifs.readlink(f"/iam/roles/{r}/attached/ReadOnlyAccess") == "../../../aws-policies/ReadOnlyAccess"
+        assert ifs.readlink(f"/iam/roles/{r}/attached/{world['policy']}") == f"../../../policies/{world['policy']}"
+        assert "iam:ListPolicies" not in spent_since(ifs, before)  # told by the ARN, not by a listing
+        refused = [(f"../../../aws-policies/{world['policy']}", errno.ENOENT),  # not AWS's
+                   ("../../../policies/ReadOnlyAccess", errno.ENOENT),  # not the account's own
+                   ("../../aws-policies/ReadOnlyAccess", errno.EINVAL), ("../../../aws-policies/", errno.EINVAL)]
+        for target, err in refused:
+            name = target.rstrip("/").rpartition("/")[2] or "x"
+            with pytest.raises(FsError) as e:
+                ifs.symlink(f"/iam/users/{world['user']}/attached/{name}", target)
+            assert e.value.errno == err, target
+        with pytest.raises(FsError) as e:  # groups/ links into groups/ only
+            ifs.symlink(f"/iam/users/{world['user']}/groups/ReadOnlyAccess", "../../../aws-policies/ReadOnlyAccess")
+        assert e.value.errno == errno.EINVAL and "../../../groups/ReadOnlyAccess" in e.value.reason
+        ifs.unlink(f"/iam/roles/{r}/attached/ReadOnlyAccess")
+        assert "ReadOnlyAccess" not in attached(iam, "role", r)
+    finally:
+        try:
+            iam.detach_role_policy(RoleName=r, PolicyArn=f"{AWS_ARN}ReadOnlyAccess")
+        except iam.exceptions.NoSuchEntityException:
+            pass

@@ -6,6 +6,7 @@
 /iam/roles/<name>/      info.json  trust.json  policies/<inline>.json  attached/<policy>@
 /iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@
 /iam/policies/<name>/   info.json  document.json  versions/<v>.json
+/iam/aws-policies@      -> .aws-policies/<name>/  info.json  document.json  versions/<v>.json  (read-only)
 ```
 
 * Listings are IAM's paginated List calls, 1,000 a page (ListUsers, ListRoles, ListGroups, ListPolicies
@@ -24,11 +25,21 @@
 * Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
   (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
   new version that does not follow the last one listed means someone else saved meanwhile (a note).
-* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups`` and ``/iam/policies`` (the link to a
-  policy AWS manages dangles: only the account's own are listed). ``ln -s ../../../policies/<p> <p>``
-  (or ``<mount>/iam/policies/<p>``; another target or name is EINVAL, a policy or group not listed
-  ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when already there; ``rm`` is
-  Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount.
+* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups``, ``/iam/policies`` and, for a policy
+  AWS manages (its ARN says so: ``arn:aws:iam::aws:policy/...``), ``/iam/aws-policies``.
+  ``ln -s ../../../policies/<p> <p>`` or ``ln -s ../../../aws-policies/<p> <p>`` (another target or name is
+  EINVAL, a policy or group not listed ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when
+  already there; ``rm`` is Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a
+  policy's AttachmentCount.
+* AWS managed policies (ListPolicies Scope=AWS: some 1,300 in AWS, 1,582 in moto, two pages) are in
+  ``/iam/.aws-policies``, which ``/iam`` does not list; ``/iam/aws-policies`` is a symlink to it. So
+  ``ls /iam/aws-policies/`` and ``cat /iam/aws-policies/ReadOnlyAccess/document.json`` read them on
+  demand, while the tools that walk a tree without following the symlinks they meet (``grep -r``,
+  ``find``, ``du``, ``ls -R``, ``tree``, ``rsync -r``, ``cp -r``) never list or read them: ``grep -r
+  /iam`` reads the account's IAM, not AWS's catalogue (``grep -R`` and ``find -L`` follow the link and
+  read it all, as asked). An AWS policy's name is its file name; its path (``/service-role/``) is
+  in ``info.json`` (IAM's names are unique whatever the path). Read-only (0444): every change there
+  (a save, a new file, ``rm``) is EROFS, "managed by AWS and read-only here".
 * ``access-keys/<id>.json``: a key's UserName, AccessKeyId, Status and CreateDate (ListAccessKeys) and
   its ``AccessKeyLastUsed`` (date, service, region: one GetAccessKeyLastUsed per key, kept), as
   IAM says them ("N/A" for a key never used). Never a secret: IAM lists none, and only those fields
@@ -55,28 +66,41 @@ from ..nodes import shown as quoted
 from ..transaction import Mutation
 
 ROOT, REGIONAL, R = "iam", False, "us-east-1"
+AWS = ".aws-policies"  # the directory of the policies AWS manages (``/iam/aws-policies`` links to it)
 KINDS = {"users": ("User", "ListUsers"), "roles": ("Role", "ListRoles"), "groups": ("Group", "ListGroups"),
-         "policies": ("Policy", "ListPolicies")}  # directory -> (what IAM calls one, its listing)
+         "policies": ("Policy", "ListPolicies"), AWS: ("Policy", "ListPolicies")}  # -> (IAM's noun, its listing)
 PRINCIPALS = ("users", "roles", "groups")
+POLICIES = ("policies", AWS)
 CHILDREN = {"users": ("info.json", "policies", "groups", "attached", "access-keys"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
-            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
+            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions"),
+            AWS: ("info.json", "document.json", "versions")}
 
 
 class Links(NamedTuple):
     """What a directory of links lists ({} is the owner's noun), and what ``ln -s`` and ``rm`` there call."""
     listing: str
     field: str  # an entry's name
-    to: str     # the kind linked to
+    to: tuple   # the directories linked into (the kinds: ``aws-policies`` is AWS's)
     add: str
     remove: str
     ref: str    # the call's parameter naming the target (and the listed entry's field holding it)
 
 
-LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", "policies", "Attach{}Policy", "Detach{}Policy",
-                           "PolicyArn"),
-         "groups": Links("ListGroupsForUser", "GroupName", "groups", "AddUserToGroup", "RemoveUserFromGroup",
+LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", ("policies", "aws-policies"), "Attach{}Policy",
+                           "Detach{}Policy", "PolicyArn"),
+         "groups": Links("ListGroupsForUser", "GroupName", ("groups",), "AddUserToGroup", "RemoveUserFromGroup",
                          "GroupName")}
+
+
+def kind_of(linked_to: str) -> str:
+    """The kind a link's directory (``policies``, ``aws-policies``, ``groups``) is the directory of."""
+    return AWS if linked_to == "aws-policies" else linked_to
+
+
+def policy_dir(arn: str) -> str:
+    """Where a policy is shown: ``aws-policies`` for AWS's own (``arn:aws:iam::aws:policy/...``), else ``policies``."""
+    return "aws-policies" if arn.split(":")[4:5] == ["aws"] else "policies"
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
@@ -139,8 +163,8 @@ class Inline(Listed):
 
 
 def things(ctx: Any, kind: str) -> Listed:
-    local = {"Scope": "Local"} if kind == "policies" else {}  # the account's own policies
-    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **local)
+    scope = {"policies": {"Scope": "Local"}, AWS: {"Scope": "AWS"}}.get(kind, {})  # the account's own, AWS's
+    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **scope)
 
 
 class Keys(Listed):
@@ -182,6 +206,19 @@ class Thing:
     def check(self) -> None:
         self.entry()
 
+    @property
+    def by_aws(self) -> bool:
+        """Whether this is a policy AWS manages (read-only: EROFS to every change)."""
+        return self.params["kind"] == AWS
+
+    def refused(self, path: str = "") -> FsError:
+        name = self.params["name"]
+        return FsError(errno.EROFS, f"{path or self.path}: policy {name} is managed by AWS and read-only here; "
+                       f"attach it with ln -s ../../../aws-policies/{name} in a user's, group's or role's attached/")
+
+    def read_only_error(self) -> FsError:
+        return self.refused() if self.by_aws else super().read_only_error()  # type: ignore[misc]
+
     def mtime_hint(self) -> Optional[float]:
         t = self.entry().get("UpdateDate") or self.entry().get("CreateDate")
         return t.timestamp() if t else None
@@ -198,8 +235,8 @@ class Thing:
         return Keys(self.ctx, self.params["name"])
 
     def versions(self) -> Listed:
-        return Listed(self.ctx, "ListPolicyVersions", "VersionId", "policies", self.params["name"], "versions",
-                      PolicyArn=self.entry()["Arn"])
+        return Listed(self.ctx, "ListPolicyVersions", "VersionId", self.params["kind"], self.params["name"],
+                      "versions", PolicyArn=self.entry()["Arn"])
 
     def mutation(self, op: str, params: dict, what: str, update: Callable[[dict], None], **more: Any) -> Mutation:
         """A change of this thing: written through; when it fails, what it lists and its kind's listing are dropped."""
@@ -209,7 +246,14 @@ class Thing:
 
 
 class IamDir(StaticDir):
-    children = tuple((k, DIR) for k in KINDS)
+    """``/iam``: the account's users, roles, groups and policies, and ``aws-policies``, a symlink to AWS's
+    (so that ``grep -r``, ``find``, ``du`` and ``ls -R`` of ``/iam`` do not read them all)."""
+    children = tuple((k, DIR) for k in KINDS if k != AWS) + (("aws-policies", LINK),)
+
+
+class AwsPoliciesLink(Link):
+    def target(self) -> str:
+        return AWS
 
 
 class ListedDir(Thing, Dir):
@@ -240,9 +284,16 @@ class ThingDir(Thing, StaticDir):
         return tuple((c, FILE if c.endswith(".json") else DIR) for c in CHILDREN[self.params["kind"]])
 
     def is_scratch(self, name: str) -> bool:
-        return is_editor_scratch(name)
+        return not self.by_aws and is_editor_scratch(name)  # (an AWS policy's directory takes no file)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().plan_unlink(name)
 
     def child_for_create(self, name: str) -> File:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
         doc = {"trust.json": Trust, "document.json": ManagedDoc}.get(name)
         if doc is None or name not in CHILDREN[self.params["kind"]]:  # (an editor saving by rename makes it anew)
             raise FsError(errno.EACCES, f"{self.path}/{name}: files cannot be created here")
@@ -265,38 +316,46 @@ class LinksDir(ListedDir):
     def spec(self) -> Links:
         return LINKS[self.params["sub"]]
 
-    def named(self, target: str) -> Optional[str]:
-        """The policy or group ``target`` names, when it is a link as awsfs shows it (``../../../<kind>/<name>``)."""
-        start = f"../../../{self.spec.to}/"
-        rest = target[len(start):] if target.startswith(start) else ""
-        return rest if rest and "/" not in rest else None
+    def named(self, target: str) -> Optional[tuple[str, str]]:
+        """(the directory, the policy or group) ``target`` names, when it is a link as awsfs shows it
+        (``../../../<policies, aws-policies or groups>/<name>``)."""
+        for to in self.spec.to:
+            start = f"../../../{to}/"
+            rest = target[len(start):] if target.startswith(start) else ""
+            if rest and "/" not in rest:
+                return to, rest
+        return None
 
     def plan_symlink(self, name: str, target: str) -> list[Mutation]:
-        spec, what = self.spec, KINDS[self.spec.to][0].lower()
+        spec, what = self.spec, KINDS[kind_of(self.spec.to[0])][0].lower()
         named = self.named(target)
         if named is None:
-            raise InputError(errno.EINVAL, f"link {name} must point at ../../../{spec.to}/{name}: the {what} it "
-                             "is named after")
-        if named != name:
-            raise InputError(errno.EINVAL, f"link {name} points at {what} {named}: a link is named after its {what}")
-        it = things(self.ctx, spec.to).lookup(name, f"/iam/{spec.to}/{name}")
-        linked = {spec.field: name, spec.ref: it["Arn"]} if spec.to == "policies" else it
+            raise InputError(errno.EINVAL, f"link {name} must point at " + " or ".join(
+                f"../../../{to}/{name}" for to in spec.to) + f": the {what} it is named after")
+        to, named_name = named
+        if named_name != name:
+            raise InputError(errno.EINVAL, f"link {name} points at {what} {named_name}: a link is named after its "
+                             f"{what}")
+        it = things(self.ctx, kind_of(to)).lookup(name, f"/iam/{to}/{name}")
+        linked = {spec.field: name, spec.ref: it["Arn"]} if spec.ref == "PolicyArn" else it
         listed = unless_absent(lambda: self.links().lookup(name, self.path))
-        if listed is not None:  # already there: nothing to do (another of the name, an AWS managed policy: EEXIST)
+        if listed is not None:  # already there: nothing to do (another of the name: EEXIST)
             if listed[spec.ref] == linked[spec.ref]:
                 return []
             raise FsError(errno.EEXIST, f"{self.path}/{name}: another {what} of this name is linked here")
-        return self.linking(spec.add, name, linked, +1, repeatable=True)
+        return self.linking(spec.add, name, linked, +1, kind_of(to), repeatable=True)
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         links, ref = self.links(), self.spec.ref
         listed = links.lookup(name, f"{self.path}/{name}")
-        return self.linking(self.spec.remove, name, listed, -1, verify=lambda: all(  # (one page holds them all)
-            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))
+        to = policy_dir(listed[ref]) if ref == "PolicyArn" else self.spec.to[0]
+        return self.linking(self.spec.remove, name, listed, -1, kind_of(to), verify=lambda: all(
+            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))  # (one page holds them all)
 
-    def linking(self, op: str, name: str, linked: dict, by: int, **more: Any) -> list[Mutation]:
-        """``op`` on this link, written through to the listing here and to the policy's AttachmentCount."""
-        spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, self.spec.to)
+    def linking(self, op: str, name: str, linked: dict, by: int, kind: str, **more: Any) -> list[Mutation]:
+        """``op`` on this link to a thing of ``kind``, written through to the listing here and to the
+        policy's AttachmentCount."""
+        spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, kind)
 
         def done(resp: dict) -> None:
             if by > 0:
@@ -304,20 +363,25 @@ class LinksDir(ListedDir):
             else:
                 links.drop(name)
             listing = targets.cached()
-            it = listing and spec.to == "policies" and listing.get(name)
+            it = listing and kind in POLICIES and listing.get(name)
             if it and it["Arn"] == linked["PolicyArn"] and "AttachmentCount" in it:
                 targets.put(name, {**it, "AttachmentCount": it["AttachmentCount"] + by})
         return [Mutation("iam", R, op.format(self.noun), {f"{self.noun}Name": owner, spec.ref: linked[spec.ref]},
                          [links.key(), targets.key()], f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
-                         f"{KINDS[spec.to][0].lower()} {name}", update=done, overrides=FULL, **more)]
+                         f"{KINDS[kind][0].lower()} {name}", update=done, overrides=FULL, **more)]
 
 
 class MemberLink(Thing, Link):
+    def listed(self) -> dict:
+        return self.links().lookup(self.params["link"], self.path)
+
     def check(self) -> None:
-        self.links().lookup(self.params["link"], self.path)
+        self.listed()
 
     def target(self) -> str:
-        return f"../../../{LINKS[self.params['sub']].to}/{self.params['link']}"
+        spec = LINKS[self.params["sub"]]
+        to = policy_dir(self.listed()[spec.ref]) if spec.ref == "PolicyArn" else spec.to[0]
+        return f"../../../{to}/{self.params['link']}"
 
 
 class VersionsDir(ListedDir):
@@ -325,6 +389,16 @@ class VersionsDir(ListedDir):
 
     def listed(self) -> Listed:
         return self.versions()
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().plan_unlink(name)
+
+    def child_for_create(self, name: str) -> File:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().child_for_create(name)
 
 
 class VersionFile(Thing, File):
@@ -632,6 +706,14 @@ class ManagedDoc(PolicyDoc):
         return m
 
 
+class AwsDoc(Thing, File):
+    """An AWS managed policy's default version (one GetPolicyVersion, kept): read-only (EROFS)."""
+
+    def content(self) -> bytes:
+        entry = self.entry()
+        return render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"]))
+
+
 REQUIRED = {**{("iam", op): (key,) for op, key in (
     ("ListUsers", "Users"), ("ListRoles", "Roles"), ("ListGroups", "Groups"), ("ListPolicies", "Policies"),
     ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
@@ -641,13 +723,15 @@ REQUIRED = {**{("iam", op): (key,) for op, key in (
 
 ROUTES = [
     ("/iam", IamDir),
+    ("/iam/aws-policies", AwsPoliciesLink),
     ("/iam/{kind}", only(KindDir)),
     ("/iam/{kind}/{name}", only(ThingDir)),
     ("/iam/{kind}/{name}/info.json", only(Info)),
     ("/iam/{kind}/{name}/trust.json", only(Trust, ("roles",))),
     ("/iam/{kind}/{name}/document.json", only(ManagedDoc, ("policies",))),
-    ("/iam/{kind}/{name}/versions", only(VersionsDir, ("policies",))),
-    ("/iam/{kind}/{name}/versions/{file}", only(VersionFile, ("policies",))),
+    ("/iam/{kind}/{name}/document.json", only(AwsDoc, (AWS,))),
+    ("/iam/{kind}/{name}/versions", only(VersionsDir, POLICIES)),
+    ("/iam/{kind}/{name}/versions/{file}", only(VersionFile, POLICIES)),
     ("/iam/{kind}/{name}/policies", only(InlineDir, PRINCIPALS)),
     ("/iam/{kind}/{name}/policies/{file}", only(InlinePolicy, PRINCIPALS)),
     ("/iam/{kind}/{name}/attached", only(LinksDir, PRINCIPALS, sub="attached")),
