@@ -228,3 +228,22 @@ def test_aws_policies_are_read_by_name_not_by_grep_r_and_attach_with_ln_s(mount_
     finally:
         for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])
+
+
+def test_grep_r_of_iam_is_a_few_pages_of_account_details(mount_awsfs, world, boto):
+    mnt = mount_awsfs(regions="us-east-1")
+    u, p = world["user"], world["policy"]
+    before = mnt.status()["aws_calls"]
+    found = mnt.sh("grep -rl s3:GetObject iam").stdout.split()
+    assert f"iam/users/{u}/policies/inline.json" in found and f"iam/policies/{p}/document.json" in found
+    assert f"iam/policies/{p}/versions/v1.json" in found and not [f for f in found if "aws-policies" in f]
+    spent_now = spent(mnt, before)
+    users = len(mnt.sh("ls iam/users").stdout.split())
+    kinds = [k for k in ("users", "roles", "groups", "policies") if mnt.sh(f"ls iam/{k}").stdout]
+    assert spent_now.pop("iam:GetAccountAuthorizationDetails") == len(kinds)  # a page for each kind walked into
+    assert spent_now.pop("iam:ListAccessKeys") == users
+    assert spent_now == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
+    before = mnt.status()["aws_calls"]
+    assert mnt.sh(f"cat iam/users/{u}/policies/inline.json").stdout == shown(DOC)  # cached: no call
+    assert spent(mnt, before) == {}
+    assert mnt.errors() == ""

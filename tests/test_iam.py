@@ -660,3 +660,107 @@ def test_aws_policies_attached_outside_awsfs_link_into_aws_policies(ifs, world, 
             iam.detach_role_policy(RoleName=r, PolicyArn=f"{AWS_ARN}ReadOnlyAccess")
         except iam.exceptions.NoSuchEntityException:
             pass
+
+
+# -- reading many: the account's details, a few pages for the whole of /iam -------------------------
+
+def walk(fs, top):
+    """What `grep -r` reads below ``top``: every file (path -> bytes), the links not followed."""
+    out = {}
+    for name in fs.listdir(top):
+        path = f"{top}/{name}"
+        st = fs.getattr(path)
+        if st.kind == "dir":
+            out.update(walk(fs, path))
+        elif st.kind == "file":
+            assert st.size == len(read(fs, path)), path  # ls -l: sizes as read
+            out[path] = read(fs, path)
+    return out
+
+
+ONE_BY_ONE = {f"iam:{op}" for op in ("GetUserPolicy", "GetRolePolicy", "GetGroupPolicy", "GetPolicyVersion",
+                                     "ListUserPolicies", "ListRolePolicies", "ListGroupPolicies",
+                                     "ListAttachedUserPolicies", "ListAttachedRolePolicies",
+                                     "ListAttachedGroupPolicies", "ListGroupsForUser", "ListPolicyVersions")}
+
+
+def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, world, iam):
+    import os
+    u, r, g, p, inline = (world[k] for k in ("user", "role", "group", "policy", "inline"))
+    iam.create_policy_version(PolicyArn=world["arn"], PolicyDocument=json.dumps(with_action(DOC, "s3:Put")))
+    ifs.caller_pid = lambda: os.getpid()  # one process, as grep is
+    before = dict(ifs.aws.calls)
+    seen = walk(ifs, "/iam")
+    spent = spent_since(ifs, before)
+    users = len(ifs.listdir("/iam/users"))
+    assert spent.pop("iam:GetAccountAuthorizationDetails") == 4  # users, roles, groups, policies: a page each
+    assert spent.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    assert spent == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
+    assert seen[f"/iam/users/{u}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/roles/{r}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/groups/{g}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/policies/{p}/versions/v2.json"] == shown(with_action(DOC, "s3:Put"))
+    assert seen[f"/iam/policies/{p}/document.json"] == shown(DOC)
+    assert not [k for k in seen if "aws-policies" in k]  # behind a link: not followed
+    assert ifs.listdir(f"/iam/users/{u}/groups") == [g] and ifs.listdir(f"/iam/roles/{r}/attached") == [p]
+    assert ifs.readlink(f"/iam/users/{u}/attached/{p}") == f"../../../policies/{p}"
+    # what another mount reads one by one is what the details gave, byte for byte
+    other = make_fs(regions=["us-east-1"])
+    if not any(pat.startswith("/iam") for pat in other.router.patterns):
+        other.router = ifs.router
+    mine = {k: v for k, v in seen.items() if any(f"/{x}/" in k for x in (u, r, g, p))}
+    assert len(mine) > 10 and {k: read(other, k) for k in mine} == mine
+    assert ONE_BY_ONE & set(other.aws.calls) and "iam:GetAccountAuthorizationDetails" not in other.aws.calls
+
+
+def test_many_read_one_by_one_turn_to_the_details_and_a_save_is_seen(ifs, iam, unique):
+    import os
+    users = [unique("many") for _ in range(14)]
+    for n, user in enumerate(users):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(with_action(DOC, f"s3:A{n}")))
+    try:
+        ifs.caller_pid = lambda: os.getpid()  # (cat /iam/users/*/policies/p.json: /iam/users not listed)
+        before = dict(ifs.aws.calls)
+        docs = [read(ifs, f"/iam/users/{user}/policies/p.json") for user in users]
+        assert docs == [shown(with_action(DOC, f"s3:A{n}")) for n in range(len(users))]
+        spent = spent_since(ifs, before)
+        assert spent["iam:GetUserPolicy"] == iam_service.ONE_BY_ONE  # then the details answer the rest
+        assert spent["iam:GetAccountAuthorizationDetails"] == 1
+        path = f"/iam/users/{users[-1]}/policies/p.json"
+        save(ifs, path, shown(with_action(DOC, "s3:Saved")))  # written through; the details are dropped
+        assert read(ifs, path) == shown(with_action(DOC, "s3:Saved"))
+        assert read(ifs, f"/iam/users/{users[0]}/policies/p.json") == shown(with_action(DOC, "s3:A0"))
+        assert iam.get_user_policy(UserName=users[-1], PolicyName="p")["PolicyDocument"] == with_action(DOC, "s3:Saved")
+        ifs.unlink(path)
+        with pytest.raises(FsError) as e:
+            ifs.getattr(path)
+        assert e.value.errno == errno.ENOENT
+    finally:
+        for user in users:
+            for name in iam.list_user_policies(UserName=user)["PolicyNames"]:
+                iam.delete_user_policy(UserName=user, PolicyName=name)
+            iam.delete_user(UserName=user)
+
+
+def test_failing_details_fall_back_to_one_by_one_and_are_not_asked_for_each_file(ifs, world):
+    import os
+    ifs.caller_pid = lambda: os.getpid()
+    real, asked = ifs.aws.call, []
+
+    def call(service, region, op, **params):
+        if op == "GetAccountAuthorizationDetails":
+            asked.append(params["Filter"])
+            raise FsError(errno.EACCES, "not authorised to GetAccountAuthorizationDetails")
+        return real(service, region, op, **params)
+    ifs.aws.call = call
+    before = dict(ifs.aws.calls)
+    names = ifs.listdir("/iam/users")
+    for user in (world["user"], *names[:5]):
+        ifs.listdir(f"/iam/users/{user}/policies")
+        ifs.listdir(f"/iam/users/{user}/attached")
+    assert read(ifs, f"/iam/users/{world['user']}/policies/{world['inline']}.json") == shown(DOC)
+    assert ifs.listdir(f"/iam/users/{world['user']}/groups") == [world["group"]]
+    assert "iam:ListUserPolicies" in spent_since(ifs, before) and "iam:GetUserPolicy" in spent_since(ifs, before)
+    assert asked == [["User"]]  # tried once, then left alone for a while (kit.PREFETCH_PAUSE)
+    assert read(ifs, "/.awsfs/errors") == b""  # a way of reading that failed, not a failure of a file

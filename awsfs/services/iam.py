@@ -1,4 +1,5 @@
-"""IAM (global: calls go to us-east-1): users, roles, groups, and the account's own managed policies.
+"""IAM (global: calls go to us-east-1): users, roles, groups, their access keys, and managed policies
+(the account's own, and AWS's behind a link).
 
 ```
 /iam/users/<name>/      info.json  policies/<inline>.json  groups/<group>@  attached/<policy>@
@@ -14,6 +15,21 @@
   ListPolicyVersions). ``info.json`` is the listed entry, ``trust.json`` the listed role's
   AssumeRolePolicyDocument: no call per thing. An inline policy is one Get{User,Role,Group}Policy,
   ``document.json`` one GetPolicyVersion of the default version; ``versions/<v>.json`` are read-only.
+* Reading many (``grep -r /iam``, ``ls -R``, ``find``, a script): a process that lists ``/iam/<kind>``,
+  or has made ten calls for one kind's things one by one (``cat /iam/users/*/policies/*.json``), gets
+  the rest from GetAccountAuthorizationDetails with that kind's Filter (User, Role, Group,
+  LocalManagedPolicy; 1,000 a page): every principal's inline policies with their documents, its
+  attached policies and groups, every policy's versions with their documents. So ``grep -r /iam``
+  costs the four listings, one details page per kind per 1,000 things, and (no batch exists for
+  them) one ListAccessKeys per user and one GetAccessKeyLastUsed per key; ``ls`` and ``cat`` of one
+  thing by another process cost what they did. The details are kept like any listing (the cache's
+  TTL) and dropped by every change made here; a thing they do not know (made since) is asked for
+  alone; when they fail, the process reads one by one (and does not try again for a while).
+* Sizes are honest: every file is rendered whole for ``stat`` (the documents and metadata are
+  small), so ``ls -l`` shows the bytes ``cat`` reads; that is why ``ls -l policies/`` reads its
+  documents (one call each, or the details) and ``ls -l access-keys/`` asks each key's last use.
+  A link's size is its target's length; a directory's is 0. Modes: 0644 for what a save changes
+  (documents, access keys), 0444 for the rest (``info.json``, ``versions/``, AWS's policies).
 * Documents (URL-encoded JSON from IAM) read as JSON, 2-space indent, AWS's key order, a newline.
   A save is parsed first (EINVAL with line and column; it must be an object with a "Statement");
   unchanged content makes no call; else it is checked against what the writer read (ESTALE when it
@@ -52,18 +68,26 @@
 """
 from __future__ import annotations
 
+import collections
 import errno
 import json
+import logging
 import re
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import unquote
 
-from ..errors import FsError, InputError
+from .. import kit
+from ..cache import Memo
+from ..errors import FsError, InputError, NotNow
 from ..kit import Collection, Document, entries_of
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, render_json
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, render_json
 from ..nodes import shown as quoted
 from ..transaction import Mutation
+
+log = logging.getLogger("awsfs.iam")
 
 ROOT, REGIONAL, R = "iam", False, "us-east-1"
 AWS = ".aws-policies"  # the directory of the policies AWS manages (``/iam/aws-policies`` links to it)
@@ -101,6 +125,8 @@ def kind_of(linked_to: str) -> str:
 def policy_dir(arn: str) -> str:
     """Where a policy is shown: ``aws-policies`` for AWS's own (``arn:aws:iam::aws:policy/...``), else ``policies``."""
     return "aws-policies" if arn.split(":")[4:5] == ["aws"] else "policies"
+
+
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
@@ -146,20 +172,214 @@ class Listed(Collection):
         return e if self.field is None else e[self.field]
 
 
-class Inline(Listed):
-    """A principal's inline policies: their names listed, each document one Get{...}Policy (kept)."""
+# -- reading many of a kind: GetAccountAuthorizationDetails ------------------------------------------
+
+DETAILS = {  # kind -> (the Filter, where a page has them, an entry's name, its inline policies)
+    "users": ("User", "UserDetailList", "UserName", "UserPolicyList"),
+    "roles": ("Role", "RoleDetailList", "RoleName", "RolePolicyList"),
+    "groups": ("Group", "GroupDetailList", "GroupName", "GroupPolicyList"),
+    "policies": ("LocalManagedPolicy", "Policies", "PolicyName", ""),
+}
+WALK_SECONDS = 30.0  # a process that listed /iam/<kind> (or read there through the details) walks it this long
+ONE_BY_ONE = 10      # a process that made this many calls for one kind's things, one by one, is reading many
+_readers: "collections.OrderedDict[tuple, list]" = collections.OrderedDict()  # (mount, pid, kind) -> [when, calls]
+_readers_lock = threading.Lock()
+_failed = Memo(1000)  # (mount, pid, kind) -> when the details failed for that process (not asked again a while)
+
+
+def _reader(ctx: Any, kind: str) -> Optional[tuple]:
+    pid = ctx.caller_pid()
+    return (id(ctx), pid, kind) if pid > 0 and kind in DETAILS else None
+
+
+def walked(ctx: Any, kind: str) -> None:
+    """The calling process lists ``/iam/<kind>`` (``ls -R``, ``grep -r``, ``find``), or has just read there
+    through the details: it is walking the kind."""
+    who = _reader(ctx, kind)
+    if who is not None:
+        with _readers_lock:
+            _readers[who] = [time.monotonic(), ONE_BY_ONE]
+            _readers.move_to_end(who)
+            while len(_readers) > 1000:
+                _readers.popitem(last=False)
+
+
+def one_by_one(ctx: Any, kind: str) -> None:
+    """The calling process had a thing of ``kind`` listed or read alone (a call of its own)."""
+    who = _reader(ctx, kind)
+    if who is not None:
+        with _readers_lock:
+            now, seen = time.monotonic(), _readers.get(who)
+            if seen is None or now - seen[0] > WALK_SECONDS:
+                seen = _readers[who] = [now, 0]
+            seen[1] += 1
+            while len(_readers) > 1000:
+                _readers.popitem(last=False)
+
+
+def reading_many(ctx: Any, kind: str) -> bool:
+    who = _reader(ctx, kind)
+    if who is None:
+        return False
+    with _readers_lock:
+        seen = _readers.get(who)
+    failed = _failed.get(who, None)
+    return bool(seen and time.monotonic() - seen[0] <= WALK_SECONDS and seen[1] >= ONE_BY_ONE) and \
+        not (failed and time.monotonic() - failed < kit.PREFETCH_PAUSE)
+
+
+class Details(Listed):
+    """GetAccountAuthorizationDetails with the Filter of one kind, 1,000 a page: every user's (role's,
+    group's) inline policies with their documents, attached policies and groups, or every policy of
+    the account's own with all its versions and their documents."""
+    name = ":details"  # (':' is in no IAM name: no thing's cache keys start with it)
+
+    def __init__(self, ctx: Any, kind: str) -> None:
+        flt, self.at, field, _ = DETAILS[kind]
+        super().__init__(ctx, "GetAccountAuthorizationDetails", field, kind, Filter=[flt])
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(self.name_of(e), e) for e in page.get(self.at, [])]
+
+    def name_of(self, e: Any) -> str:
+        return e.get(self.field) or e["Arn"].rpartition("/")[2]  # (moto's Policies have no PolicyName)
+
+
+def details(ctx: Any, kind: str, name: str) -> Optional[dict]:
+    """What GetAccountAuthorizationDetails says of ``name`` (a user, role, group, or policy of the
+    account's own), when it is at hand: cached, or fetched whole (a few pages) for a process that
+    reads many things of the kind. None: ask the thing's own calls (also when the details fail, or do
+    not know ``name``: made since)."""
+    if kind not in DETAILS:
+        return None
+    whole = Details(ctx, kind)
+    listing = whole.cached()
+    if listing is None or not listing.complete:
+        if not reading_many(ctx, kind):
+            return None
+        try:
+            listing = whole.search(None)
+        except NotNow:
+            return None  # (attributes sent with a listing: no call now)
+        except FsError as e:
+            who = _reader(ctx, kind)
+            _failed.put(who, None, time.monotonic())
+            log.info("account details failed; reading one by one", extra={
+                "event": "prefetch", "path": f"/iam/{kind}", "errno": errno.errorcode.get(e.errno or 0, ""),
+                "reason": e.reason})
+            return None
+    if reading_many(ctx, kind):
+        walked(ctx, kind)  # (a long walk goes on being one)
+    return listing.get(name)
+
+
+class Whole(Listing):
+    """A listing known whole at once (one thing's part of the details)."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        super().__init__(lambda token: ([], None))
+        self.names, self.index, self.complete = list(entries), dict(entries), True
+
+
+_views = Memo(20_000)  # (mount, kind, name, what) -> the Whole made from that details entry (its token)
+
+
+def view(ctx: Any, kind: str, name: str, what: str, make: Callable[[dict], dict]) -> Optional[Listing]:
+    """``what`` of ``name`` (its inline policies, attached policies, groups, versions) from the
+    details, one listing object while the details entry is the same; None without details."""
+    got = details(ctx, kind, name)
+    if got is None:
+        return None
+    key = (id(ctx), kind, name, what)
+    kept = _views.get(key, got)
+    if kept is None:
+        kept = _views.put(key, got, Whole(make(got)))
+    return kept
+
+
+def forget_details(ctx: Any, *kinds: str) -> list[tuple]:
+    """After a change: the details of ``kinds`` are stale (dropped; their keys, for a Mutation)."""
+    keys = [Details(ctx, k).key() for k in kinds if k in DETAILS]
+    if keys:
+        ctx.cache.invalidate(*keys)
+    return keys
+
+
+class OwnCalls(Listed):
+    """One thing's listing (its inline policies, links or versions), answered by the kind's details
+    when they are at hand, else by its own List call (counted: a process making many of them is
+    reading many things of the kind)."""
+    owner_kind = ""
+
+    def from_details(self) -> Optional[Listing]:
+        return None
+
+    def known(self, group: Optional[str]) -> Optional[Listing]:
+        got = self.from_details()
+        return got if got is not None else super().known(group)
+
+    def listing(self) -> Listing:
+        got = self.from_details()
+        return got if got is not None else super().listing()
+
+    def fetch_page(self, token: Any) -> tuple[list[tuple[str, Any]], Any]:
+        got = super().fetch_page(token)
+        one_by_one(self.ctx, self.owner_kind)
+        return got
+
+
+class Inline(OwnCalls):
+    """A principal's inline policies: their names listed, each document one Get{...}Policy (kept);
+    or all of them from the kind's details."""
     one = "@doc"
 
     def __init__(self, ctx: Any, noun: str, kind: str, name: str) -> None:
         super().__init__(ctx, f"List{noun}Policies", None, kind, name, "policies", **{f"{noun}Name": name})
-        self.getter = f"Get{noun}Policy"
+        self.getter, self.owner_kind, self.owner = f"Get{noun}Policy", kind, name
 
-    def known(self, group: Optional[str]) -> None:
-        return None  # the listing has names, not documents: a document is asked for (and kept)
+    def from_details(self) -> Optional[Listing]:
+        return view(self.ctx, self.owner_kind, self.owner, "inline", lambda d: {
+            p["PolicyName"]: as_doc(p["PolicyDocument"]) for p in d.get(DETAILS[self.owner_kind][3]) or []})
+
+    def known(self, group: Optional[str]) -> Optional[Listing]:
+        return self.from_details()  # (the listing has names, not documents: a document is asked for, and kept)
 
     def get(self, group: Optional[str], name: str) -> Optional[dict]:
         got = unless_absent(lambda: self.ctx.aws.call("iam", R, self.getter, **self.params, PolicyName=name))
+        one_by_one(self.ctx, self.owner_kind)
         return got and as_doc(got["PolicyDocument"])
+
+
+class LinkListing(OwnCalls):
+    """A principal's attached policies (ListAttached{...}Policies) or a user's groups (ListGroupsForUser)."""
+
+    def __init__(self, ctx: Any, sub: str, noun: str, kind: str, name: str) -> None:
+        spec = LINKS[sub]
+        super().__init__(ctx, spec.listing.format(noun), spec.field, kind, name, sub, **{f"{noun}Name": name})
+        self.sub, self.owner_kind, self.owner = sub, kind, name
+
+    def from_details(self) -> Optional[Listing]:
+        if self.sub == "groups":
+            return view(self.ctx, "users", self.owner, "groups", lambda d: {
+                g: {"GroupName": g} for g in d.get("GroupList") or []})
+        return view(self.ctx, self.owner_kind, self.owner, "attached", lambda d: {
+            p["PolicyName"]: {"PolicyName": p["PolicyName"], "PolicyArn": p["PolicyArn"]}
+            for p in d.get("AttachedManagedPolicies") or []})
+
+
+class VersionListing(OwnCalls):
+    """A managed policy's versions (ListPolicyVersions); for the account's own, also from the details."""
+
+    def __init__(self, ctx: Any, kind: str, name: str, arn: str) -> None:
+        super().__init__(ctx, "ListPolicyVersions", "VersionId", kind, name, "versions", PolicyArn=arn)
+        self.owner_kind, self.owner, self.arn = kind, name, arn
+
+    def from_details(self) -> Optional[Listing]:
+        got = details(self.ctx, self.owner_kind, self.owner)
+        if got is None or got.get("Arn") != self.arn:
+            return None
+        return view(self.ctx, self.owner_kind, self.owner, "versions", lambda d: {
+            v["VersionId"]: v for v in d.get("PolicyVersionList") or []})
 
 
 def things(ctx: Any, kind: str) -> Listed:
@@ -178,10 +398,19 @@ class Keys(Listed):
         return [(e["AccessKeyId"], {k: e[k] for k in KEY_FIELDS if k in e}) for e in page.get("AccessKeyMetadata", [])]
 
 
-def version_doc(ctx: Any, arn: str, vid: str) -> dict:
-    """A managed policy's version (never changes): one GetPolicyVersion, kept."""
-    return ctx.cache.get((ROOT, R, "@version", arn, vid), lambda: as_doc(ctx.aws.call(
-        "iam", R, "GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]))
+def version_doc(ctx: Any, arn: str, vid: str, kind: str = "") -> dict:
+    """A managed policy's version (never changes): from the details of the account's policies when they
+    are at hand, else one GetPolicyVersion, kept."""
+    listing = VersionListing(ctx, kind, arn.rpartition("/")[2], arn).from_details() if kind in DETAILS else None
+    v = listing and listing.get(vid)
+    if v and "Document" in v:
+        return as_doc(v["Document"])
+
+    def load() -> dict:
+        got = ctx.aws.call("iam", R, "GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]
+        one_by_one(ctx, kind)
+        return as_doc(got["Document"])
+    return ctx.cache.get((ROOT, R, "@version", arn, vid), load)
 
 
 def only(cls: type, kinds: tuple = tuple(KINDS), **extra: str) -> Callable[..., Any]:
@@ -227,22 +456,29 @@ class Thing:
         return Inline(self.ctx, self.noun, self.params["kind"], self.params["name"])
 
     def links(self) -> Listed:
-        spec, kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
-        return Listed(self.ctx, spec.listing.format(self.noun), spec.field, kind, name, self.params["sub"],
-                      **{f"{self.noun}Name": name})
+        return LinkListing(self.ctx, self.params["sub"], self.noun, self.params["kind"], self.params["name"])
 
     def keys(self) -> "Keys":
         return Keys(self.ctx, self.params["name"])
 
-    def versions(self) -> Listed:
-        return Listed(self.ctx, "ListPolicyVersions", "VersionId", self.params["kind"], self.params["name"],
-                      "versions", PolicyArn=self.entry()["Arn"])
+    def versions(self, own_calls: bool = False) -> Listed:
+        """The policy's versions (``own_calls``: as ListPolicyVersions has them, never from the details)."""
+        args = (self.ctx, self.params["kind"], self.params["name"], self.entry()["Arn"])
+        if own_calls:
+            return Listed(self.ctx, "ListPolicyVersions", "VersionId", *args[1:3], "versions", PolicyArn=args[3])
+        return VersionListing(*args)
 
     def mutation(self, op: str, params: dict, what: str, update: Callable[[dict], None], **more: Any) -> Mutation:
-        """A change of this thing: written through; when it fails, what it lists and its kind's listing are dropped."""
-        kind = self.params["kind"]
-        return Mutation("iam", R, op, params, [(ROOT, R, kind, self.params["name"]), things(self.ctx, kind).key()],
-                        what, update=update, overrides=FULL, **more)
+        """A change of this thing: written through (the kind's details dropped); when it fails, what it
+        lists, its kind's listing and details are dropped."""
+        kind, ctx = self.params["kind"], self.ctx
+
+        def updated(resp: dict) -> None:
+            forget_details(ctx, kind)
+            update(resp)
+        return Mutation("iam", R, op, params, [(ROOT, R, kind, self.params["name"]), things(ctx, kind).key(),
+                                               *[Details(ctx, k).key() for k in (kind,) if k in DETAILS]],
+                        what, update=updated, overrides=FULL, **more)
 
 
 class IamDir(StaticDir):
@@ -273,6 +509,10 @@ class ListedDir(Thing, Dir):
 class KindDir(ListedDir):
     def listed(self) -> Listed:
         return things(self.ctx, self.params["kind"])
+
+    def entries_from(self, offset: int):
+        walked(self.ctx, self.params["kind"])  # (what this process reads below comes from the details)
+        return super().entries_from(offset)
 
     def check(self) -> None:
         pass
@@ -357,7 +597,10 @@ class LinksDir(ListedDir):
         policy's AttachmentCount."""
         spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, kind)
 
+        stale = (self.params["kind"], kind)  # the owner's links, the policy's AttachmentCount
+
         def done(resp: dict) -> None:
+            forget_details(self.ctx, *stale)
             if by > 0:
                 links.put(name, linked)
             else:
@@ -367,7 +610,8 @@ class LinksDir(ListedDir):
             if it and it["Arn"] == linked["PolicyArn"] and "AttachmentCount" in it:
                 targets.put(name, {**it, "AttachmentCount": it["AttachmentCount"] + by})
         return [Mutation("iam", R, op.format(self.noun), {f"{self.noun}Name": owner, spec.ref: linked[spec.ref]},
-                         [links.key(), targets.key()], f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
+                         [links.key(), targets.key(), *[Details(self.ctx, k).key() for k in stale if k in DETAILS]],
+                         f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
                          f"{KINDS[kind][0].lower()} {name}", update=done, overrides=FULL, **more)]
 
 
@@ -411,7 +655,7 @@ class VersionFile(Thing, File):
     def content(self) -> bytes:
         v = self.version()  # (real IAM lists versions without their documents)
         return render(as_doc(v["Document"]) if "Document" in v else
-                      version_doc(self.ctx, self.entry()["Arn"], v["VersionId"]))
+                      version_doc(self.ctx, self.entry()["Arn"], v["VersionId"], self.params["kind"]))
 
 
 class KeysDir(ListedDir):
@@ -658,7 +902,7 @@ class ManagedDoc(PolicyDoc):
 
     def content(self) -> bytes:
         entry = self.entry()
-        return self.shown(render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"])),
+        return self.shown(render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"], "policies")),
                           entry["DefaultVersionId"])
 
     def parse(self, data: bytes) -> Managed:
@@ -674,8 +918,8 @@ class ManagedDoc(PolicyDoc):
 
     def make_room(self, m: Mutation) -> None:
         """At five versions, the oldest that is not the default goes first (IAM refuses a sixth)."""
-        self.ctx.cache.invalidate(self.versions().prefix)  # (as IAM has them now)
-        versions = list(self.versions().listing().all().values())
+        self.ctx.cache.invalidate(self.versions().prefix)  # (as IAM has them now, not as the details had them)
+        versions = list(self.versions(own_calls=True).listing().all().values())
         m.follows = max(int(v["VersionId"][1:]) for v in versions)  # type: ignore[attr-defined]
         if len(versions) < MAX_VERSIONS:
             return
@@ -718,7 +962,8 @@ REQUIRED = {**{("iam", op): (key,) for op, key in (
     ("ListUsers", "Users"), ("ListRoles", "Roles"), ("ListGroups", "Groups"), ("ListPolicies", "Policies"),
     ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
     ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"),
-    ("ListAccessKeys", "AccessKeyMetadata"), ("GetAccessKeyLastUsed", "AccessKeyLastUsed"))},
+    ("ListAccessKeys", "AccessKeyMetadata"), ("GetAccessKeyLastUsed", "AccessKeyLastUsed"),
+    ("GetAccountAuthorizationDetails", "IsTruncated"))},
     **{("iam", f"Get{k}Policy"): ("PolicyDocument",) for k in ("User", "Role", "Group")}}
 
 ROUTES = [
