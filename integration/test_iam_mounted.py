@@ -168,7 +168,12 @@ def test_access_keys_by_ls_cat_sed_echo_and_rm(mount_awsfs, world, boto):
         mnt.sh(f"echo Inactive > {d}/{b}.json")
         assert status() == {a: "Inactive", b: "Inactive"}
         assert json.loads(mnt.sh(f"cat {d}/{b}.json").stdout)["Status"] == "Inactive"
+        v = mnt.sh(f"{VIM['rename']} -c '%s/\"Inactive\"/\"Active\"/' -c wq {d}/{b}.json", check=False)
+        assert v.returncode == 0 and status() == {a: "Inactive", b: "Active"}, v.stderr
+        assert sorted(mnt.sh(f"ls -a {d}").stdout.split()) == sorted([".", "..", f"{a}.json", f"{b}.json"])
+        mnt.sh(f"/bin/echo Inactive > {d}/{b}.json")
         mnt.sh(f"/bin/echo Active > {d}/{b}.json")
+        assert status() == {a: "Inactive", b: "Active"}
         r = mnt.sh(f"rm {d}/{b}.json", check=False)  # Active: refused
         assert r.returncode == 1 and "Operation not permitted" in r.stderr and b in status()
         assert "make it Inactive first" in mnt.errors()
