@@ -764,3 +764,29 @@ def test_failing_details_fall_back_to_one_by_one_and_are_not_asked_for_each_file
     assert "iam:ListUserPolicies" in spent_since(ifs, before) and "iam:GetUserPolicy" in spent_since(ifs, before)
     assert asked == [["User"]]  # tried once, then left alone for a while (kit.PREFETCH_PAUSE)
     assert read(ifs, "/.awsfs/errors") == b""  # a way of reading that failed, not a failure of a file
+
+
+def test_the_details_are_read_page_by_page(ifs, world):
+    """moto answers GetAccountAuthorizationDetails in one page whatever MaxItems says; AWS pages by
+    Marker (IsTruncated). Here moto's answer is cut in two pages, as AWS would send it."""
+    import os
+    ifs.caller_pid = lambda: os.getpid()
+    real, asked = ifs.aws.call, []
+
+    def call(service, region, op, **params):
+        if op != "GetAccountAuthorizationDetails" or params["Filter"] != ["User"]:
+            return real(service, region, op, **params)
+        asked.append(params.get("Marker"))
+        whole = real(service, region, op, **{k: v for k, v in params.items() if k != "Marker"})
+        users = whole["UserDetailList"]
+        at = next(i for i, x in enumerate(users) if x["UserName"] == world["user"])  # the world's user: on page 2
+        if params.get("Marker") is None:
+            return {**whole, "UserDetailList": users[:at], "IsTruncated": True, "Marker": "page-2"}
+        assert params["Marker"] == "page-2" and params["MaxItems"] == 1000
+        return {**whole, "UserDetailList": users[at:], "IsTruncated": False}
+    ifs.aws.call = call
+    ifs.listdir("/iam/users")
+    assert read(ifs, f"/iam/users/{world['user']}/policies/{world['inline']}.json") == shown(DOC)
+    assert ifs.listdir(f"/iam/users/{world['user']}/groups") == [world["group"]]
+    assert asked == [None, "page-2"]
+    assert not ONE_BY_ONE & set(ifs.aws.calls)
