@@ -246,7 +246,10 @@ def test_grep_r_of_iam_is_a_few_pages_of_account_details(mount_awsfs, world, bot
     users = len(mnt.sh("ls iam/users").stdout.split())
     kinds = [k for k in ("users", "roles", "groups", "policies") if mnt.sh(f"ls iam/{k}").stdout]
     assert spent_now.pop("iam:GetAccountAuthorizationDetails") == len(kinds)  # a page for each kind walked into
-    assert spent_now.pop("iam:ListAccessKeys") == users
+    assert spent_now.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    keys = sum(len(boto("iam").list_access_keys(UserName=n)["AccessKeyMetadata"])
+               for n in mnt.sh("ls iam/users").stdout.split())
+    assert spent_now.pop("iam:GetAccessKeyLastUsed", 0) == keys
     assert spent_now == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
     before = mnt.status()["aws_calls"]
     assert mnt.sh(f"cat iam/users/{u}/policies/inline.json").stdout == shown(DOC)  # cached: no call

@@ -695,6 +695,8 @@ def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, w
     users = len(ifs.listdir("/iam/users"))
     assert spent.pop("iam:GetAccountAuthorizationDetails") == 4  # users, roles, groups, policies: a page each
     assert spent.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    keys = sum(len(iam.list_access_keys(UserName=n)["AccessKeyMetadata"]) for n in ifs.listdir("/iam/users"))
+    assert spent.pop("iam:GetAccessKeyLastUsed", 0) == keys
     assert spent == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
     assert seen[f"/iam/users/{u}/policies/{inline}.json"] == shown(DOC)
     assert seen[f"/iam/roles/{r}/policies/{inline}.json"] == shown(DOC)
