@@ -403,7 +403,7 @@ class Filesystem:
             data = self.overlay.seen(path, self.reader(), node.content())
             return self._add_handle(Handle(node, path, data, data, writing=False))
         if not node.writable:
-            raise FsError(errno.EACCES, f"{path}: this file is read-only")
+            raise node.read_only_error()
         if node.ctl:
             return self._add_handle(Handle(node, path, b"", None, writing=True))
         trunc = bool(flags & os.O_TRUNC)

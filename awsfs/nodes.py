@@ -204,6 +204,10 @@ class File(Node):
         lock): the node may send what will not change before the save (an upload in parts, set on
         ``data.early``); the save completes it, and closing the spool drops it."""
 
+    def read_only_error(self) -> FsError:
+        """What a writer opening this file (not ``writable``) is told."""
+        return FsError(errno.EACCES, f"{self.path}: this file is read-only")
+
     def plan(self, base: Optional[bytes], new: bytes) -> list["Mutation"]:
         """The mutations that make AWS hold ``new``. ``base`` is what the writer saw (None: new file)."""
         raise FsError(errno.EACCES, f"{self.path}: read-only file")

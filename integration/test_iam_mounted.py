@@ -146,3 +146,112 @@ def test_ln_s_attaches_and_joins_rm_detaches_and_leaves(mount_awsfs, world, boto
         for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])
         iam.delete_group(GroupName=g)
+
+
+def test_access_keys_by_ls_cat_sed_echo_and_rm(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    u = world["user"]
+    keys = [iam.create_access_key(UserName=u)["AccessKey"] for _ in range(2)]
+    a, b = (k["AccessKeyId"] for k in keys)
+    d = f"iam/users/{u}/access-keys"
+
+    def status():
+        return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]}
+    try:
+        listing = mnt.sh(f"ls -l {d}").stdout
+        assert f"{a}.json" in listing and f"{b}.json" in listing and "-rw-r--r--" in listing
+        got = json.loads(mnt.sh(f"cat {d}/{a}.json").stdout)
+        assert (got["AccessKeyId"], got["Status"], got["UserName"]) == (a, "Active", u)
+        assert mnt.sh(f"stat -c %s {d}/{a}.json").stdout.strip() == str(len(mnt.sh(f"cat {d}/{a}.json").stdout))
+        mnt.sh(f"sed -i 's/\"Active\"/\"Inactive\"/' {d}/{a}.json")
+        assert status() == {a: "Inactive", b: "Active"}
+        mnt.sh(f"echo Inactive > {d}/{b}.json")
+        assert status() == {a: "Inactive", b: "Inactive"}
+        assert json.loads(mnt.sh(f"cat {d}/{b}.json").stdout)["Status"] == "Inactive"
+        v = mnt.sh(f"{VIM['rename']} -c '%s/\"Inactive\"/\"Active\"/' -c wq {d}/{b}.json", check=False)
+        assert v.returncode == 0 and status() == {a: "Inactive", b: "Active"}, v.stderr
+        assert sorted(mnt.sh(f"ls -a {d}").stdout.split()) == sorted([".", "..", f"{a}.json", f"{b}.json"])
+        mnt.sh(f"/bin/echo Inactive > {d}/{b}.json")
+        mnt.sh(f"/bin/echo Active > {d}/{b}.json")
+        assert status() == {a: "Inactive", b: "Active"}
+        r = mnt.sh(f"rm {d}/{b}.json", check=False)  # Active: refused
+        assert r.returncode == 1 and "Operation not permitted" in r.stderr and b in status()
+        assert "make it Inactive first" in mnt.errors()
+        mnt.sh(f"rm {d}/{a}.json")  # Inactive: deleted
+        assert status() == {b: "Active"} and mnt.sh(f"ls {d}").stdout == f"{b}.json\n"
+        r = mnt.sh(f"cp /dev/null {d}/AKIANEWKEY0000000000.json", check=False)
+        assert r.returncode == 1 and "Operation not permitted" in r.stderr
+        assert "does not create access keys" in mnt.errors() and list(status()) == [b]
+        r = mnt.sh(f"echo '{{\"Status\": \"Gone\"}}' > {d}/{b}.json", check=False)
+        assert '"Status" is "Active" or "Inactive"' in mnt.errors() and status() == {b: "Active"}
+        for k in keys:
+            assert k["SecretAccessKey"] not in mnt.sh(f"cat {d}/* .awsfs/errors .awsfs/status").stdout
+            with open(mnt.log_file) as f:
+                assert k["SecretAccessKey"] not in f.read()
+    finally:
+        for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=u, AccessKeyId=k["AccessKeyId"])
+
+
+def test_aws_policies_are_read_by_name_not_by_grep_r_and_attach_with_ln_s(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    r = world["role"]
+    assert "aws-policies -> .aws-policies" in mnt.sh("ls -l iam").stdout
+    before = mnt.status()["aws_calls"]
+    r1 = mnt.sh("grep -rl logs:CreateLogStream iam", check=False)  # in AWS's policies only: not read
+    assert r1.returncode == 1 and r1.stdout == ""
+    assert mnt.sh("find iam -name ReadOnlyAccess").stdout == ""
+    assert spent(mnt, before).get("iam:ListPolicies") == 1  # the account's own (one page), not AWS's (two)
+    assert int(mnt.sh("ls iam/aws-policies | wc -l").stdout) > 1000
+    info = json.loads(mnt.sh("cat iam/aws-policies/ReadOnlyAccess/info.json").stdout)
+    assert info["Arn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    doc = mnt.sh("cat iam/aws-policies/ReadOnlyAccess/document.json").stdout
+    assert json.loads(doc)["Statement"]
+    assert "-r--r--r--" in mnt.sh("ls -l iam/aws-policies/ReadOnlyAccess/document.json").stdout
+
+    w = mnt.sh("echo '{}' > iam/aws-policies/ReadOnlyAccess/document.json", check=False)
+    assert w.returncode != 0 and "Read-only file system" in w.stderr
+    v = mnt.sh(f"{VIM['rename']} -c '%s/Allow/Deny/' -c 'w!' -c 'q!' iam/aws-policies/ReadOnlyAccess/document.json",
+               check=False)
+    assert v.returncode != 0
+    s = mnt.sh("sed -i s/Allow/Deny/ iam/aws-policies/ReadOnlyAccess/document.json", check=False)
+    assert s.returncode != 0 and "Read-only file system" in s.stderr
+    assert mnt.sh("cat iam/aws-policies/ReadOnlyAccess/document.json").stdout == doc
+    assert "policy ReadOnlyAccess is managed by AWS and read-only" in mnt.errors()
+    assert sorted(mnt.sh("ls -a iam/aws-policies/ReadOnlyAccess").stdout.split()) == \
+        [".", "..", "document.json", "info.json", "versions"]
+
+    d = f"iam/roles/{r}/attached"
+    try:
+        mnt.sh(f"ln -s ../../../aws-policies/ReadOnlyAccess {d}/ReadOnlyAccess")
+        assert [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]] == \
+            ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        assert mnt.sh(f"readlink {d}/ReadOnlyAccess").stdout == "../../../aws-policies/ReadOnlyAccess\n"
+        assert mnt.sh(f"cat {d}/ReadOnlyAccess/document.json").stdout == doc  # through both links
+        mnt.sh(f"rm {d}/ReadOnlyAccess")
+        assert iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"] == []
+    finally:
+        for a in iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=r, PolicyArn=a["PolicyArn"])
+
+
+def test_grep_r_of_iam_is_a_few_pages_of_account_details(mount_awsfs, world, boto):
+    mnt = mount_awsfs(regions="us-east-1")
+    u, p = world["user"], world["policy"]
+    before = mnt.status()["aws_calls"]
+    found = mnt.sh("grep -rl s3:GetObject iam").stdout.split()
+    assert f"iam/users/{u}/policies/inline.json" in found and f"iam/policies/{p}/document.json" in found
+    assert f"iam/policies/{p}/versions/v1.json" in found and not [f for f in found if "aws-policies" in f]
+    spent_now = spent(mnt, before)
+    users = len(mnt.sh("ls iam/users").stdout.split())
+    kinds = [k for k in ("users", "roles", "groups", "policies") if mnt.sh(f"ls iam/{k}").stdout]
+    assert spent_now.pop("iam:GetAccountAuthorizationDetails") == len(kinds)  # a page for each kind walked into
+    assert spent_now.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    keys = sum(len(boto("iam").list_access_keys(UserName=n)["AccessKeyMetadata"])
+               for n in mnt.sh("ls iam/users").stdout.split())
+    assert spent_now.pop("iam:GetAccessKeyLastUsed", 0) == keys
+    assert spent_now == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
+    before = mnt.status()["aws_calls"]
+    assert mnt.sh(f"cat iam/users/{u}/policies/inline.json").stdout == shown(DOC)  # cached: no call
+    assert spent(mnt, before) == {}
+    assert mnt.errors() == ""

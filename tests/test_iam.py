@@ -4,14 +4,16 @@ Until ``iam`` is in ``awsfs.services.SERVICES``, the filesystem here is given a 
 the module's routes too (as tests/test_kit.py does for its toy service)."""
 import errno
 import json
+import logging
 
+import boto3
 import pytest
 
 from awsfs import fs as fs_module
 from awsfs.errors import FsError, errno_for_code
 from awsfs.router import Router
 from awsfs.services import iam as iam_service
-from helpers import create, read, save, spent_since
+from helpers import create, echo_into, read, save, spent_since
 
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 TRUST = {"Version": "2012-10-17",
@@ -83,9 +85,9 @@ def default_version(iam, arn):
 
 def test_the_tree_reads_from_listings(ifs, world):
     u, g, r, p = (world[k] for k in ("user", "group", "role", "policy"))
-    assert sorted(ifs.listdir("/iam")) == ["groups", "policies", "roles", "users"]
+    assert sorted(ifs.listdir("/iam")) == ["aws-policies", "groups", "policies", "roles", "users"]
     assert u in ifs.listdir("/iam/users") and r in ifs.listdir("/iam/roles") and p in ifs.listdir("/iam/policies")
-    assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["attached", "groups", "info.json", "policies"]
+    assert sorted(ifs.listdir(f"/iam/users/{u}")) == ["access-keys", "attached", "groups", "info.json", "policies"]
     assert sorted(ifs.listdir(f"/iam/roles/{r}")) == ["attached", "info.json", "policies", "trust.json"]
     assert sorted(ifs.listdir(f"/iam/policies/{p}")) == ["document.json", "info.json", "versions"]
     before = dict(ifs.aws.calls)
@@ -401,3 +403,392 @@ def test_a_link_must_be_named_after_its_target_and_point_as_awsfs_shows(ifs, wor
     with pytest.raises(FsError) as e:  # links are made only in attached/ and groups/
         ifs.symlink(f"/iam/policies/{p}/{p}", f"../../../policies/{p}")
     assert e.value.errno == errno.EACCES
+
+
+# -- access keys: metadata, never a secret ----------------------------------------------------------
+
+@pytest.fixture
+def keyed(iam, unique, local_aws):
+    """A user with two access keys, the second one used once (an S3 call in eu-west-1) and Inactive:
+    ``(user, [key, key])`` with their secrets (the test's own view). Deleted after."""
+    user = unique("keyed")
+    iam.create_user(UserName=user)
+    keys = [iam.create_access_key(UserName=user)["AccessKey"] for _ in range(2)]
+    boto3.client("s3", region_name="eu-west-1", endpoint_url=local_aws.url, aws_access_key_id=keys[1]["AccessKeyId"],
+                 aws_secret_access_key=keys[1]["SecretAccessKey"]).list_buckets()
+    iam.update_access_key(UserName=user, AccessKeyId=keys[1]["AccessKeyId"], Status="Inactive")
+    yield user, keys
+    for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=user, AccessKeyId=k["AccessKeyId"])
+    iam.delete_user(UserName=user)
+
+
+def key_status(iam, user):
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def test_access_keys_are_files_of_metadata_and_last_use(ifs, keyed):
+    user, keys = keyed
+    d, (a, b) = f"/iam/users/{user}/access-keys", (k["AccessKeyId"] for k in keys)
+    before = dict(ifs.aws.calls)
+    assert sorted(ifs.listdir(d)) == sorted([f"{a}.json", f"{b}.json"])
+    sizes = {n: ifs.getattr(f"{d}/{n}").size for n in ifs.listdir(d)}  # ls -l: true sizes
+    assert spent_since(ifs, before) == {"iam:ListUsers": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2}
+    first, second = json.loads(read(ifs, f"{d}/{a}.json")), json.loads(read(ifs, f"{d}/{b}.json"))
+    assert spent_since(ifs, before) == {"iam:ListUsers": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2}
+    assert sizes == {f"{a}.json": len(read(ifs, f"{d}/{a}.json")), f"{b}.json": len(read(ifs, f"{d}/{b}.json"))}
+    assert sorted(first) == ["AccessKeyId", "AccessKeyLastUsed", "CreateDate", "Status", "UserName"]
+    assert (first["UserName"], first["AccessKeyId"], first["Status"]) == (user, a, "Active")
+    assert first["AccessKeyLastUsed"] == {"Region": "N/A", "ServiceName": "N/A"}  # never used: as IAM says
+    assert second["Status"] == "Inactive"
+    used = second["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("s3", "eu-west-1") and used["LastUsedDate"][:2] == "20"
+    assert ifs.getattr(f"{d}/{a}.json").mode & 0o777 == 0o644
+    for missing in (f"{d}/{a}", f"{d}/AKIANOSUCHKEY0000000.json", f"{d}/short.json"):
+        with pytest.raises(FsError) as e:
+            ifs.getattr(missing)
+        assert e.value.errno == errno.ENOENT, missing
+
+
+def test_no_secret_reaches_a_file_the_errors_the_status_or_the_log(ifs, keyed, iam, caplog):
+    caplog.set_level(logging.DEBUG, logger="awsfs")
+    user, keys = keyed
+    d = f"/iam/users/{user}/access-keys"
+    seen = [read(ifs, f"{d}/{n}") for n in ifs.listdir(d)] + [read(ifs, f"/iam/users/{user}/info.json")]
+    save(ifs, f"{d}/{keys[1]['AccessKeyId']}.json", b"Active\n")
+    with pytest.raises(FsError):
+        create(ifs, f"{d}/AKIANEWKEY0000000000.json", b"{}")
+    with pytest.raises(FsError):
+        ifs.unlink(f"{d}/{keys[0]['AccessKeyId']}.json")  # Active: refused
+    logged = "\n".join(json.dumps({**r.__dict__, "args": str(r.args)}, default=str) for r in caplog.records)
+    assert "UpdateAccessKey" in logged and "GetAccessKeyLastUsed" in logged
+    everything = b"".join(seen).decode() + logged + read(ifs, "/.awsfs/errors").decode() + \
+        read(ifs, "/.awsfs/status").decode()
+    for k in keys:
+        assert k["SecretAccessKey"] not in everything and k["SecretAccessKey"][:12] not in everything
+
+
+def test_status_is_changed_by_editing_the_json_or_writing_the_word(ifs, keyed, iam):
+    user, keys = keyed
+    a = keys[0]["AccessKeyId"]
+    path = f"/iam/users/{user}/access-keys/{a}.json"
+    doc = json.loads(read(ifs, path))
+    before = dict(ifs.aws.calls)
+    save(ifs, path, json.dumps({**doc, "Status": "Inactive"}, indent=2).encode())
+    assert key_status(iam, user)[a] == "Inactive"
+    assert spent_since(ifs, before) == {"iam:ListAccessKeys": 1, "iam:UpdateAccessKey": 1}  # the check, the change
+    assert json.loads(read(ifs, path))["Status"] == "Inactive"  # written through
+    echo_into(ifs, path, b"Active\n")  # echo Active > a.json
+    assert key_status(iam, user)[a] == "Active" and json.loads(read(ifs, path))["Status"] == "Active"
+    before = dict(ifs.aws.calls)
+    save(ifs, path, read(ifs, path))  # unchanged: IAM is asked, nothing changed
+    save(ifs, path, json.dumps({**json.loads(read(ifs, path)), "AccessKeyLastUsed": {}}).encode())  # ignored
+    save(ifs, path, b"Active\n")
+    assert spent_since(ifs, before) == {"iam:ListAccessKeys": 3}
+    iam.update_access_key(UserName=user, AccessKeyId=a, Status="Inactive")  # behind awsfs's back
+    save(ifs, path, b"Active\n")  # the cache still says Active; IAM is asked, and the key made Active
+    assert key_status(iam, user)[a] == "Active"
+
+
+def test_an_access_key_save_is_checked(ifs, keyed, iam):
+    user, keys = keyed
+    a = keys[0]["AccessKeyId"]
+    path = f"/iam/users/{user}/access-keys/{a}.json"
+    doc = json.loads(read(ifs, path))
+    before = dict(ifs.aws.calls)
+    for bad, says in (({**doc, "Status": "Disabled"}, "'Disabled'"), ({**doc, "Status": "x" * 40}, "40 characters"),
+                      ({**doc, "Status": "Inactive", "UserName": "other"}, "not UserName"),
+                      ({**doc, "Status": "Inactive", "CreateDate": "2001-01-01T00:00:00+00:00"}, "not CreateDate"),
+                      ({**doc, "Status": "Inactive", "AccessKeyId": keys[1]["AccessKeyId"]}, "not AccessKeyId"),
+                      ({"UserName": user}, '"Status"'), ([], '"Status"'), ("inactive", '"Status"')):
+        with pytest.raises(FsError) as e:
+            save(ifs, path, json.dumps(bad).encode())
+        assert e.value.errno == errno.EINVAL and says in e.value.reason, (bad, e.value.reason)
+    for bad, says in ((b"Inactive\nActive\n", "invalid JSON"), (b"\xff", "UTF-8")):
+        with pytest.raises(FsError) as e:
+            save(ifs, path, bad)
+        assert e.value.errno == errno.EINVAL and says in e.value.reason
+    assert spent_since(ifs, before) == {} and key_status(iam, user)[a] == "Active"
+    iam.delete_access_key(UserName=user, AccessKeyId=a)  # deleted behind awsfs's back: not made anew
+    with pytest.raises(FsError) as e:
+        save(ifs, path, b"Inactive\n")
+    assert e.value.errno == errno.ENOENT and "deleted meanwhile" in e.value.reason
+    assert a not in key_status(iam, user)
+
+
+def test_rm_deletes_an_inactive_key_only_and_no_key_is_created(ifs, keyed, iam):
+    user, keys = keyed
+    (a, b), d = (k["AccessKeyId"] for k in keys), f"/iam/users/{user}/access-keys"
+    ifs.listdir(d)
+    before = dict(ifs.aws.calls)
+    with pytest.raises(FsError) as e:  # Active: refused, no call
+        ifs.unlink(f"{d}/{a}.json")
+    assert e.value.errno == errno.EPERM and "make it Inactive first" in e.value.reason
+    assert spent_since(ifs, before) == {} and a in key_status(iam, user)
+    iam.update_access_key(UserName=user, AccessKeyId=b, Status="Active")  # made Active behind awsfs's back
+    with pytest.raises(FsError) as e:  # the cache says Inactive; IAM, asked before the delete, does not
+        ifs.unlink(f"{d}/{b}.json")
+    assert e.value.errno == errno.EPERM and "meanwhile" in e.value.reason and b in key_status(iam, user)
+    iam.update_access_key(UserName=user, AccessKeyId=b, Status="Inactive")
+    ifs.unlink(f"{d}/{b}.json")
+    assert list(key_status(iam, user)) == [a] and ifs.listdir(d) == [f"{a}.json"]
+    with pytest.raises(FsError) as e:
+        ifs.getattr(f"{d}/{b}.json")
+    assert e.value.errno == errno.ENOENT
+    before = dict(ifs.aws.calls)
+    for name in ("AKIANEWKEY0000000000.json", f"{b}.json", "new.json"):
+        with pytest.raises(FsError) as e:
+            create(ifs, f"{d}/{name}", b"Active\n")
+        assert e.value.errno == errno.EPERM and "does not create access keys" in e.value.reason, name
+    assert not [k for k in spent_since(ifs, before) if "Create" in k] and list(key_status(iam, user)) == [a]
+    assert "does not create access keys" in read(ifs, "/.awsfs/errors").decode()
+    create(ifs, f"{d}/.{a}.json.swp", b"vim's swap")  # editors' files stay in the mount
+    assert f".{a}.json.swp" in ifs.listdir(d)
+
+
+# -- AWS managed policies: behind a link, read-only -------------------------------------------------
+
+AWS_ARN = "arn:aws:iam::aws:policy/"
+LAMBDA = "AWSLambdaBasicExecutionRole"  # one with a path: arn:aws:iam::aws:policy/service-role/...
+
+
+def test_aws_policies_are_a_link_that_recursive_tools_do_not_follow(ifs, world):
+    assert "aws-policies" in ifs.listdir("/iam")
+    assert ifs.getattr("/iam/aws-policies").kind == "link" and ifs.readlink("/iam/aws-policies") == ".aws-policies"
+    assert ".aws-policies" not in ifs.listdir("/iam")  # (reached through the link only)
+    before = dict(ifs.aws.calls)
+    for name in ifs.listdir("/iam"):  # ls -l /iam, and what grep -r, find and du look at there
+        ifs.getattr(f"/iam/{name}")
+    assert spent_since(ifs, before) == {}
+    names = ifs.listdir("/iam/.aws-policies")  # ls /iam/aws-policies/: the whole listing, on demand
+    assert spent_since(ifs, before) == {"iam:ListPolicies": 2}  # 1,582 policies in moto: two pages of 1,000
+    assert len(names) > 1000 and "ReadOnlyAccess" in names and LAMBDA in names
+    assert world["policy"] not in names  # the account's own are in /iam/policies only
+    assert "ReadOnlyAccess" not in ifs.listdir("/iam/policies")
+
+
+def test_an_aws_policy_reads_like_the_account_s_own(ifs, iam):
+    d = f"/iam/.aws-policies/{LAMBDA}"
+    assert sorted(ifs.listdir(d)) == ["document.json", "info.json", "versions"]
+    info = json.loads(read(ifs, f"{d}/info.json"))
+    assert (info["Arn"], info["Path"]) == (f"{AWS_ARN}service-role/{LAMBDA}", "/service-role/")  # the path: in info
+    want = iam.get_policy_version(PolicyArn=info["Arn"], VersionId=info["DefaultVersionId"])["PolicyVersion"]
+    assert read(ifs, f"{d}/document.json") == shown(want["Document"])
+    assert ifs.listdir(f"{d}/versions") == [f"{info['DefaultVersionId']}.json"]
+    assert read(ifs, f"{d}/versions/{info['DefaultVersionId']}.json") == shown(want["Document"])
+    for f in ("info.json", "document.json", f"versions/{info['DefaultVersionId']}.json"):
+        st = ifs.getattr(f"{d}/{f}")
+        assert st.mode & 0o777 == 0o444 and st.size == len(read(ifs, f"{d}/{f}")), f
+    with pytest.raises(FsError) as e:
+        ifs.getattr("/iam/.aws-policies/NoSuchPolicy/info.json")
+    assert e.value.errno == errno.ENOENT
+
+
+def test_every_change_to_an_aws_policy_is_erofs_with_a_reason(ifs, world):
+    import os
+    d = "/iam/.aws-policies/ReadOnlyAccess"
+    read(ifs, f"{d}/document.json")
+    before = dict(ifs.aws.calls)
+    refused = [lambda: save(ifs, f"{d}/document.json", shown(DOC)), lambda: save(ifs, f"{d}/info.json", b"{}"),
+               lambda: ifs.open(f"{d}/document.json", os.O_RDWR),
+               lambda: create(ifs, f"{d}/trust.json", shown(DOC)), lambda: create(ifs, f"{d}/.document.json.swp", b"x"),
+               lambda: create(ifs, f"{d}/versions/v9.json", shown(DOC)), lambda: ifs.unlink(f"{d}/document.json"),
+               lambda: ifs.unlink(f"{d}/versions/{ifs.listdir(d + '/versions')[0]}")]
+    for n, change in enumerate(refused):
+        with pytest.raises(FsError) as e:
+            change()
+        assert e.value.errno == errno.EROFS and "managed by AWS" in e.value.reason, n
+    assert not [k for k in spent_since(ifs, before) if not k.startswith(("iam:List", "iam:Get"))]
+    assert "policy ReadOnlyAccess is managed by AWS and read-only" in read(ifs, "/.awsfs/errors").decode()
+    with pytest.raises(FsError) as e:  # the account's own files that are read-only say so as before
+        save(ifs, f"/iam/policies/{world['policy']}/info.json", b"{}")
+    assert e.value.errno == errno.EACCES
+
+
+@pytest.mark.parametrize("kind", ["user", "role", "group"])
+def test_ln_s_into_aws_policies_attaches_an_aws_policy(ifs, world, iam, kind):
+    noun, name = kind.capitalize(), world[kind]
+    d, arn = f"/iam/{kind}s/{name}/attached", f"{AWS_ARN}service-role/{LAMBDA}"
+    detach = getattr(iam, f"detach_{kind}_policy")
+    count = json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"]
+    try:
+        before = dict(ifs.aws.calls)
+        ifs.symlink(f"{d}/{LAMBDA}", f"../../../aws-policies/{LAMBDA}")
+        assert spent_since(ifs, before) == {f"iam:List{noun}s": 1, f"iam:ListAttached{noun}Policies": 1,
+                                            f"iam:Attach{noun}Policy": 1}  # the AWS listing: read before
+        assert (LAMBDA, arn) in [(p["PolicyName"], p["PolicyArn"]) for p in getattr(
+            iam, f"list_attached_{kind}_policies")(**{f"{noun}Name": name})["AttachedPolicies"]]
+        assert ifs.readlink(f"{d}/{LAMBDA}") == f"../../../aws-policies/{LAMBDA}"
+        assert json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"] == count + 1
+        before = dict(ifs.aws.calls)
+        ifs.symlink(f"{d}/{LAMBDA}", f"../../../aws-policies/{LAMBDA}")  # already there: nothing
+        assert spent_since(ifs, before) == {}
+        ifs.unlink(f"{d}/{LAMBDA}")
+        assert spent_since(ifs, before) == {f"iam:Detach{noun}Policy": 1}
+        assert LAMBDA not in attached(iam, kind, name) and LAMBDA not in ifs.listdir(d)
+        assert json.loads(read(ifs, f"/iam/.aws-policies/{LAMBDA}/info.json"))["AttachmentCount"] == count
+    finally:
+        try:
+            detach(**{f"{noun}Name": name}, PolicyArn=arn)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+
+
+def test_aws_policies_attached_outside_awsfs_link_into_aws_policies(ifs, world, iam):
+    r = world["role"]
+    iam.attach_role_policy(RoleName=r, PolicyArn=f"{AWS_ARN}ReadOnlyAccess")
+    try:
+        before = dict(ifs.aws.calls)
+        assert ifs.readlink(f"/iam/roles/{r}/attached/ReadOnlyAccess") == "../../../aws-policies/ReadOnlyAccess"
+        assert ifs.readlink(f"/iam/roles/{r}/attached/{world['policy']}") == f"../../../policies/{world['policy']}"
+        assert "iam:ListPolicies" not in spent_since(ifs, before)  # told by the ARN, not by a listing
+        refused = [(f"../../../aws-policies/{world['policy']}", errno.ENOENT),  # not AWS's
+                   ("../../../policies/ReadOnlyAccess", errno.ENOENT),  # not the account's own
+                   ("../../aws-policies/ReadOnlyAccess", errno.EINVAL), ("../../../aws-policies/", errno.EINVAL)]
+        for target, err in refused:
+            name = target.rstrip("/").rpartition("/")[2] or "x"
+            with pytest.raises(FsError) as e:
+                ifs.symlink(f"/iam/users/{world['user']}/attached/{name}", target)
+            assert e.value.errno == err, target
+        with pytest.raises(FsError) as e:  # groups/ links into groups/ only
+            ifs.symlink(f"/iam/users/{world['user']}/groups/ReadOnlyAccess", "../../../aws-policies/ReadOnlyAccess")
+        assert e.value.errno == errno.EINVAL and "../../../groups/ReadOnlyAccess" in e.value.reason
+        ifs.unlink(f"/iam/roles/{r}/attached/ReadOnlyAccess")
+        assert "ReadOnlyAccess" not in attached(iam, "role", r)
+    finally:
+        try:
+            iam.detach_role_policy(RoleName=r, PolicyArn=f"{AWS_ARN}ReadOnlyAccess")
+        except iam.exceptions.NoSuchEntityException:
+            pass
+
+
+# -- reading many: the account's details, a few pages for the whole of /iam -------------------------
+
+def walk(fs, top):
+    """What `grep -r` reads below ``top``: every file (path -> bytes), the links not followed."""
+    out = {}
+    for name in fs.listdir(top):
+        path = f"{top}/{name}"
+        st = fs.getattr(path)
+        if st.kind == "dir":
+            out.update(walk(fs, path))
+        elif st.kind == "file":
+            assert st.size == len(read(fs, path)), path  # ls -l: sizes as read
+            out[path] = read(fs, path)
+    return out
+
+
+ONE_BY_ONE = {f"iam:{op}" for op in ("GetUserPolicy", "GetRolePolicy", "GetGroupPolicy", "GetPolicyVersion",
+                                     "ListUserPolicies", "ListRolePolicies", "ListGroupPolicies",
+                                     "ListAttachedUserPolicies", "ListAttachedRolePolicies",
+                                     "ListAttachedGroupPolicies", "ListGroupsForUser", "ListPolicyVersions")}
+
+
+def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, world, iam):
+    import os
+    u, r, g, p, inline = (world[k] for k in ("user", "role", "group", "policy", "inline"))
+    iam.create_policy_version(PolicyArn=world["arn"], PolicyDocument=json.dumps(with_action(DOC, "s3:Put")))
+    ifs.caller_pid = lambda: os.getpid()  # one process, as grep is
+    before = dict(ifs.aws.calls)
+    seen = walk(ifs, "/iam")
+    spent = spent_since(ifs, before)
+    users = len(ifs.listdir("/iam/users"))
+    assert spent.pop("iam:GetAccountAuthorizationDetails") == 4  # users, roles, groups, policies: a page each
+    assert spent.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    keys = sum(len(iam.list_access_keys(UserName=n)["AccessKeyMetadata"]) for n in ifs.listdir("/iam/users"))
+    assert spent.pop("iam:GetAccessKeyLastUsed", 0) == keys
+    assert spent == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
+    assert seen[f"/iam/users/{u}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/roles/{r}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/groups/{g}/policies/{inline}.json"] == shown(DOC)
+    assert seen[f"/iam/policies/{p}/versions/v2.json"] == shown(with_action(DOC, "s3:Put"))
+    assert seen[f"/iam/policies/{p}/document.json"] == shown(DOC)
+    assert not [k for k in seen if "aws-policies" in k]  # behind a link: not followed
+    assert ifs.listdir(f"/iam/users/{u}/groups") == [g] and ifs.listdir(f"/iam/roles/{r}/attached") == [p]
+    assert ifs.readlink(f"/iam/users/{u}/attached/{p}") == f"../../../policies/{p}"
+    # what another mount reads one by one is what the details gave, byte for byte
+    other = make_fs(regions=["us-east-1"])
+    if not any(pat.startswith("/iam") for pat in other.router.patterns):
+        other.router = ifs.router
+    mine = {k: v for k, v in seen.items() if any(f"/{x}/" in k for x in (u, r, g, p))}
+    assert len(mine) > 10 and {k: read(other, k) for k in mine} == mine
+    assert ONE_BY_ONE & set(other.aws.calls) and "iam:GetAccountAuthorizationDetails" not in other.aws.calls
+
+
+def test_many_read_one_by_one_turn_to_the_details_and_a_save_is_seen(ifs, iam, unique):
+    import os
+    users = [unique("many") for _ in range(14)]
+    for n, user in enumerate(users):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(with_action(DOC, f"s3:A{n}")))
+    try:
+        ifs.caller_pid = lambda: os.getpid()  # (cat /iam/users/*/policies/p.json: /iam/users not listed)
+        before = dict(ifs.aws.calls)
+        docs = [read(ifs, f"/iam/users/{user}/policies/p.json") for user in users]
+        assert docs == [shown(with_action(DOC, f"s3:A{n}")) for n in range(len(users))]
+        spent = spent_since(ifs, before)
+        assert spent["iam:GetUserPolicy"] == iam_service.ONE_BY_ONE  # then the details answer the rest
+        assert spent["iam:GetAccountAuthorizationDetails"] == 1
+        path = f"/iam/users/{users[-1]}/policies/p.json"
+        save(ifs, path, shown(with_action(DOC, "s3:Saved")))  # written through; the details are dropped
+        assert read(ifs, path) == shown(with_action(DOC, "s3:Saved"))
+        assert read(ifs, f"/iam/users/{users[0]}/policies/p.json") == shown(with_action(DOC, "s3:A0"))
+        assert iam.get_user_policy(UserName=users[-1], PolicyName="p")["PolicyDocument"] == with_action(DOC, "s3:Saved")
+        ifs.unlink(path)
+        with pytest.raises(FsError) as e:
+            ifs.getattr(path)
+        assert e.value.errno == errno.ENOENT
+    finally:
+        for user in users:
+            for name in iam.list_user_policies(UserName=user)["PolicyNames"]:
+                iam.delete_user_policy(UserName=user, PolicyName=name)
+            iam.delete_user(UserName=user)
+
+
+def test_failing_details_fall_back_to_one_by_one_and_are_not_asked_for_each_file(ifs, world):
+    import os
+    ifs.caller_pid = lambda: os.getpid()
+    real, asked = ifs.aws.call, []
+
+    def call(service, region, op, **params):
+        if op == "GetAccountAuthorizationDetails":
+            asked.append(params["Filter"])
+            raise FsError(errno.EACCES, "not authorised to GetAccountAuthorizationDetails")
+        return real(service, region, op, **params)
+    ifs.aws.call = call
+    before = dict(ifs.aws.calls)
+    names = ifs.listdir("/iam/users")
+    for user in (world["user"], *names[:5]):
+        ifs.listdir(f"/iam/users/{user}/policies")
+        ifs.listdir(f"/iam/users/{user}/attached")
+    assert read(ifs, f"/iam/users/{world['user']}/policies/{world['inline']}.json") == shown(DOC)
+    assert ifs.listdir(f"/iam/users/{world['user']}/groups") == [world["group"]]
+    assert "iam:ListUserPolicies" in spent_since(ifs, before) and "iam:GetUserPolicy" in spent_since(ifs, before)
+    assert asked == [["User"]]  # tried once, then left alone for a while (kit.PREFETCH_PAUSE)
+    assert read(ifs, "/.awsfs/errors") == b""  # a way of reading that failed, not a failure of a file
+
+
+def test_the_details_are_read_page_by_page(ifs, world):
+    """moto answers GetAccountAuthorizationDetails in one page whatever MaxItems says; AWS pages by
+    Marker (IsTruncated). Here moto's answer is cut in two pages, as AWS would send it."""
+    import os
+    ifs.caller_pid = lambda: os.getpid()
+    real, asked = ifs.aws.call, []
+
+    def call(service, region, op, **params):
+        if op != "GetAccountAuthorizationDetails" or params["Filter"] != ["User"]:
+            return real(service, region, op, **params)
+        asked.append(params.get("Marker"))
+        whole = real(service, region, op, **{k: v for k, v in params.items() if k != "Marker"})
+        users = whole["UserDetailList"]
+        at = next(i for i, x in enumerate(users) if x["UserName"] == world["user"])  # the world's user: on page 2
+        if params.get("Marker") is None:
+            return {**whole, "UserDetailList": users[:at], "IsTruncated": True, "Marker": "page-2"}
+        assert params["Marker"] == "page-2" and params["MaxItems"] == 1000
+        return {**whole, "UserDetailList": users[at:], "IsTruncated": False}
+    ifs.aws.call = call
+    ifs.listdir("/iam/users")
+    assert read(ifs, f"/iam/users/{world['user']}/policies/{world['inline']}.json") == shown(DOC)
+    assert ifs.listdir(f"/iam/users/{world['user']}/groups") == [world["group"]]
+    assert asked == [None, "page-2"]
+    assert not ONE_BY_ONE & set(ifs.aws.calls)

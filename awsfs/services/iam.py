@@ -1,10 +1,13 @@
-"""IAM (global: calls go to us-east-1): users, roles, groups, and the account's own managed policies.
+"""IAM (global: calls go to us-east-1): users, roles, groups, their access keys, and managed policies
+(the account's own, and AWS's behind a link).
 
 ```
 /iam/users/<name>/      info.json  policies/<inline>.json  groups/<group>@  attached/<policy>@
+                        access-keys/<key id>.json
 /iam/roles/<name>/      info.json  trust.json  policies/<inline>.json  attached/<policy>@
 /iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@
 /iam/policies/<name>/   info.json  document.json  versions/<v>.json
+/iam/aws-policies@      -> .aws-policies/<name>/  info.json  document.json  versions/<v>.json  (read-only)
 ```
 
 * Listings are IAM's paginated List calls, 1,000 a page (ListUsers, ListRoles, ListGroups, ListPolicies
@@ -12,6 +15,21 @@
   ListPolicyVersions). ``info.json`` is the listed entry, ``trust.json`` the listed role's
   AssumeRolePolicyDocument: no call per thing. An inline policy is one Get{User,Role,Group}Policy,
   ``document.json`` one GetPolicyVersion of the default version; ``versions/<v>.json`` are read-only.
+* Reading many (``grep -r /iam``, ``ls -R``, ``find``, a script): a process that lists ``/iam/<kind>``,
+  or has made ten calls for one kind's things one by one (``cat /iam/users/*/policies/*.json``), gets
+  the rest from GetAccountAuthorizationDetails with that kind's Filter (User, Role, Group,
+  LocalManagedPolicy; 1,000 a page): every principal's inline policies with their documents, its
+  attached policies and groups, every policy's versions with their documents. So ``grep -r /iam``
+  costs the four listings, one details page per kind per 1,000 things, and (no batch exists for
+  them) one ListAccessKeys per user and one GetAccessKeyLastUsed per key; ``ls`` and ``cat`` of one
+  thing by another process cost what they did. The details are kept like any listing (the cache's
+  TTL) and dropped by every change made here; a thing they do not know (made since) is asked for
+  alone; when they fail, the process reads one by one (and does not try again for a while).
+* Sizes are honest: every file is rendered whole for ``stat`` (the documents and metadata are
+  small), so ``ls -l`` shows the bytes ``cat`` reads; that is why ``ls -l policies/`` reads its
+  documents (one call each, or the details) and ``ls -l access-keys/`` asks each key's last use.
+  A link's size is its target's length; a directory's is 0. Modes: 0644 for what a save changes
+  (documents, access keys), 0444 for the rest (``info.json``, ``versions/``, AWS's policies).
 * Documents (URL-encoded JSON from IAM) read as JSON, 2-space indent, AWS's key order, a newline.
   A save is parsed first (EINVAL with line and column; it must be an object with a "Statement");
   unchanged content makes no call; else it is checked against what the writer read (ESTALE when it
@@ -23,52 +41,101 @@
 * Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
   (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
   new version that does not follow the last one listed means someone else saved meanwhile (a note).
-* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups`` and ``/iam/policies`` (the link to a
-  policy AWS manages dangles: only the account's own are listed). ``ln -s ../../../policies/<p> <p>``
-  (or ``<mount>/iam/policies/<p>``; another target or name is EINVAL, a policy or group not listed
-  ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when already there; ``rm`` is
-  Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount.
+* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups``, ``/iam/policies`` and, for a policy
+  AWS manages (its ARN says so: ``arn:aws:iam::aws:policy/...``), ``/iam/aws-policies``.
+  ``ln -s ../../../policies/<p> <p>`` or ``ln -s ../../../aws-policies/<p> <p>`` (another target or name is
+  EINVAL, a policy or group not listed ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when
+  already there; ``rm`` is Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a
+  policy's AttachmentCount.
+* AWS managed policies (ListPolicies Scope=AWS: some 1,300 in AWS, 1,582 in moto, two pages) are in
+  ``/iam/.aws-policies``, which ``/iam`` does not list; ``/iam/aws-policies`` is a symlink to it. So
+  ``ls /iam/aws-policies/`` and ``cat /iam/aws-policies/ReadOnlyAccess/document.json`` read them on
+  demand, while the tools that walk a tree without following the symlinks they meet (``grep -r``,
+  ``find``, ``du``, ``ls -R``, ``tree``, ``rsync -r``, ``cp -r``) never list or read them: ``grep -r
+  /iam`` reads the account's IAM, not AWS's catalogue (``grep -R`` and ``find -L`` follow the link and
+  read it all, as asked). An AWS policy's name is its file name; its path (``/service-role/``) is
+  in ``info.json`` (IAM's names are unique whatever the path). Read-only (0444): every change there
+  (a save, a new file, ``rm``) is EROFS, "managed by AWS and read-only here".
+* ``access-keys/<id>.json``: a key's UserName, AccessKeyId, Status and CreateDate (ListAccessKeys) and
+  its ``AccessKeyLastUsed`` (date, service, region: one GetAccessKeyLastUsed per key, kept), as
+  IAM says them ("N/A" for a key never used). Never a secret: IAM lists none, and only those fields
+  are kept whatever an answer holds. A save changes ``Status`` only (UpdateAccessKey): the JSON with
+  another Status (any other field changed is EINVAL; ``AccessKeyLastUsed`` is ignored), or just the
+  word (``echo Inactive > <id>.json``); each save asks IAM for the Status now (one ListAccessKeys)
+  and changes it only when it differs. ``rm`` is DeleteAccessKey of an *Inactive* key only (it
+  cannot be undone; IAM is asked first): an Active one is EPERM, "make it Inactive first". No key
+  can be made here (its secret would have to be shown in a file): creating a file is EPERM.
 """
 from __future__ import annotations
 
+import collections
 import errno
 import json
+import logging
 import re
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import unquote
 
-from ..errors import FsError, InputError
+from .. import kit
+from ..cache import Memo
+from ..errors import FsError, InputError, NotNow
 from ..kit import Collection, Document, entries_of
-from ..nodes import DIR, FILE, LINK, Dir, File, Link, StaticDir, enoent, is_editor_scratch, render_json
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, Listing, StaticDir, enoent, is_editor_scratch, render_json
+from ..nodes import shown as quoted
 from ..transaction import Mutation
 
+log = logging.getLogger("awsfs.iam")
+
 ROOT, REGIONAL, R = "iam", False, "us-east-1"
+AWS = ".aws-policies"  # the directory of the policies AWS manages (``/iam/aws-policies`` links to it)
 KINDS = {"users": ("User", "ListUsers"), "roles": ("Role", "ListRoles"), "groups": ("Group", "ListGroups"),
-         "policies": ("Policy", "ListPolicies")}  # directory -> (what IAM calls one, its listing)
+         "policies": ("Policy", "ListPolicies"), AWS: ("Policy", "ListPolicies")}  # -> (IAM's noun, its listing)
 PRINCIPALS = ("users", "roles", "groups")
-CHILDREN = {"users": ("info.json", "policies", "groups", "attached"),
+POLICIES = ("policies", AWS)
+CHILDREN = {"users": ("info.json", "policies", "groups", "attached", "access-keys"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
-            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions")}
+            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions"),
+            AWS: ("info.json", "document.json", "versions")}
 
 
 class Links(NamedTuple):
     """What a directory of links lists ({} is the owner's noun), and what ``ln -s`` and ``rm`` there call."""
     listing: str
     field: str  # an entry's name
-    to: str     # the kind linked to
+    to: tuple   # the directories linked into (the kinds: ``aws-policies`` is AWS's)
     add: str
     remove: str
     ref: str    # the call's parameter naming the target (and the listed entry's field holding it)
 
 
-LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", "policies", "Attach{}Policy", "Detach{}Policy",
-                           "PolicyArn"),
-         "groups": Links("ListGroupsForUser", "GroupName", "groups", "AddUserToGroup", "RemoveUserFromGroup",
+LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", ("policies", "aws-policies"), "Attach{}Policy",
+                           "Detach{}Policy", "PolicyArn"),
+         "groups": Links("ListGroupsForUser", "GroupName", ("groups",), "AddUserToGroup", "RemoveUserFromGroup",
                          "GroupName")}
+
+
+def kind_of(linked_to: str) -> str:
+    """The kind a link's directory (``policies``, ``aws-policies``, ``groups``) is the directory of."""
+    return AWS if linked_to == "aws-policies" else linked_to
+
+
+def policy_dir(arn: str) -> str:
+    """Where a policy is shown: ``aws-policies`` for AWS's own (``arn:aws:iam::aws:policy/...``), else ``policies``."""
+    return "aws-policies" if arn.split(":")[4:5] == ["aws"] else "policies"
+
+
 NAME = re.compile(r"[\w+=,.@-]{1,128}")  # an inline policy's name
 MAX_VERSIONS = 5
 FULL = {"LimitExceeded": errno.ENOSPC}
+KEY_ID = re.compile(r"\w{16,128}")  # an access key's id (AKIA...): a name, not a secret
+KEY_FIELDS = ("UserName", "AccessKeyId", "Status", "CreateDate")  # all a key file shows of a listed key
+USED_FIELDS = ("LastUsedDate", "ServiceName", "Region")            # and of GetAccessKeyLastUsed
+STATUSES = ("Active", "Inactive")
+NO_NEW_KEYS = ("awsfs does not create access keys: a new key's secret would have to be shown in a file "
+               "(`aws iam create-access-key` prints it once)")
 
 
 def as_doc(raw: Any) -> dict:
@@ -105,31 +172,245 @@ class Listed(Collection):
         return e if self.field is None else e[self.field]
 
 
-class Inline(Listed):
-    """A principal's inline policies: their names listed, each document one Get{...}Policy (kept)."""
+# -- reading many of a kind: GetAccountAuthorizationDetails ------------------------------------------
+
+DETAILS = {  # kind -> (the Filter, where a page has them, an entry's name, its inline policies)
+    "users": ("User", "UserDetailList", "UserName", "UserPolicyList"),
+    "roles": ("Role", "RoleDetailList", "RoleName", "RolePolicyList"),
+    "groups": ("Group", "GroupDetailList", "GroupName", "GroupPolicyList"),
+    "policies": ("LocalManagedPolicy", "Policies", "PolicyName", ""),
+}
+WALK_SECONDS = 30.0  # a process that listed /iam/<kind> (or read there through the details) walks it this long
+ONE_BY_ONE = 10      # a process that made this many calls for one kind's things, one by one, is reading many
+_readers: "collections.OrderedDict[tuple, list]" = collections.OrderedDict()  # (mount, pid, kind) -> [when, calls]
+_readers_lock = threading.Lock()
+_failed = Memo(1000)  # (mount, pid, kind) -> when the details failed for that process (not asked again a while)
+
+
+def _reader(ctx: Any, kind: str) -> Optional[tuple]:
+    pid = ctx.caller_pid()
+    return (id(ctx), pid, kind) if pid > 0 and kind in DETAILS else None
+
+
+def walked(ctx: Any, kind: str) -> None:
+    """The calling process lists ``/iam/<kind>`` (``ls -R``, ``grep -r``, ``find``), or has just read there
+    through the details: it is walking the kind."""
+    who = _reader(ctx, kind)
+    if who is not None:
+        with _readers_lock:
+            _readers[who] = [time.monotonic(), ONE_BY_ONE]
+            _readers.move_to_end(who)
+            while len(_readers) > 1000:
+                _readers.popitem(last=False)
+
+
+def one_by_one(ctx: Any, kind: str) -> None:
+    """The calling process had a thing of ``kind`` listed or read alone (a call of its own)."""
+    who = _reader(ctx, kind)
+    if who is not None:
+        with _readers_lock:
+            now, seen = time.monotonic(), _readers.get(who)
+            if seen is None or now - seen[0] > WALK_SECONDS:
+                seen = _readers[who] = [now, 0]
+            seen[1] += 1
+            while len(_readers) > 1000:
+                _readers.popitem(last=False)
+
+
+def reading_many(ctx: Any, kind: str) -> bool:
+    who = _reader(ctx, kind)
+    if who is None:
+        return False
+    with _readers_lock:
+        seen = _readers.get(who)
+    failed = _failed.get(who, None)
+    return bool(seen and time.monotonic() - seen[0] <= WALK_SECONDS and seen[1] >= ONE_BY_ONE) and \
+        not (failed and time.monotonic() - failed < kit.PREFETCH_PAUSE)
+
+
+class Details(Listed):
+    """GetAccountAuthorizationDetails with the Filter of one kind, 1,000 a page: every user's (role's,
+    group's) inline policies with their documents, attached policies and groups, or every policy of
+    the account's own with all its versions and their documents."""
+    name = ":details"  # (':' is in no IAM name: no thing's cache keys start with it)
+
+    def __init__(self, ctx: Any, kind: str) -> None:
+        flt, self.at, field, _ = DETAILS[kind]
+        super().__init__(ctx, "GetAccountAuthorizationDetails", field, kind, Filter=[flt])
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(self.name_of(e), e) for e in page.get(self.at, [])]
+
+    def name_of(self, e: Any) -> str:
+        return e.get(self.field) or e["Arn"].rpartition("/")[2]  # (moto's Policies have no PolicyName)
+
+
+def details(ctx: Any, kind: str, name: str) -> Optional[dict]:
+    """What GetAccountAuthorizationDetails says of ``name`` (a user, role, group, or policy of the
+    account's own), when it is at hand: cached, or fetched whole (a few pages) for a process that
+    reads many things of the kind. None: ask the thing's own calls (also when the details fail, or do
+    not know ``name``: made since)."""
+    if kind not in DETAILS:
+        return None
+    whole = Details(ctx, kind)
+    listing = whole.cached()
+    if listing is None or not listing.complete:
+        if not reading_many(ctx, kind):
+            return None
+        try:
+            listing = whole.search(None)
+        except NotNow:
+            return None  # (attributes sent with a listing: no call now)
+        except FsError as e:
+            who = _reader(ctx, kind)
+            _failed.put(who, None, time.monotonic())
+            log.info("account details failed; reading one by one", extra={
+                "event": "prefetch", "path": f"/iam/{kind}", "errno": errno.errorcode.get(e.errno or 0, ""),
+                "reason": e.reason})
+            return None
+    if reading_many(ctx, kind):
+        walked(ctx, kind)  # (a long walk goes on being one)
+    return listing.get(name)
+
+
+class Whole(Listing):
+    """A listing known whole at once (one thing's part of the details)."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        super().__init__(lambda token: ([], None))
+        self.names, self.index, self.complete = list(entries), dict(entries), True
+
+
+_views = Memo(20_000)  # (mount, kind, name, what) -> the Whole made from that details entry (its token)
+
+
+def view(ctx: Any, kind: str, name: str, what: str, make: Callable[[dict], dict]) -> Optional[Listing]:
+    """``what`` of ``name`` (its inline policies, attached policies, groups, versions) from the
+    details, one listing object while the details entry is the same; None without details."""
+    got = details(ctx, kind, name)
+    if got is None:
+        return None
+    key = (id(ctx), kind, name, what)
+    kept = _views.get(key, got)
+    if kept is None:
+        kept = _views.put(key, got, Whole(make(got)))
+    return kept
+
+
+def forget_details(ctx: Any, *kinds: str) -> list[tuple]:
+    """After a change: the details of ``kinds`` are stale (dropped; their keys, for a Mutation)."""
+    keys = [Details(ctx, k).key() for k in kinds if k in DETAILS]
+    if keys:
+        ctx.cache.invalidate(*keys)
+    return keys
+
+
+class OwnCalls(Listed):
+    """One thing's listing (its inline policies, links or versions), answered by the kind's details
+    when they are at hand, else by its own List call (counted: a process making many of them is
+    reading many things of the kind)."""
+    owner_kind = ""
+
+    def from_details(self) -> Optional[Listing]:
+        return None
+
+    def known(self, group: Optional[str]) -> Optional[Listing]:
+        got = self.from_details()
+        return got if got is not None else super().known(group)
+
+    def listing(self) -> Listing:
+        got = self.from_details()
+        return got if got is not None else super().listing()
+
+    def fetch_page(self, token: Any) -> tuple[list[tuple[str, Any]], Any]:
+        got = super().fetch_page(token)
+        one_by_one(self.ctx, self.owner_kind)
+        return got
+
+
+class Inline(OwnCalls):
+    """A principal's inline policies: their names listed, each document one Get{...}Policy (kept);
+    or all of them from the kind's details."""
     one = "@doc"
 
     def __init__(self, ctx: Any, noun: str, kind: str, name: str) -> None:
         super().__init__(ctx, f"List{noun}Policies", None, kind, name, "policies", **{f"{noun}Name": name})
-        self.getter = f"Get{noun}Policy"
+        self.getter, self.owner_kind, self.owner = f"Get{noun}Policy", kind, name
 
-    def known(self, group: Optional[str]) -> None:
-        return None  # the listing has names, not documents: a document is asked for (and kept)
+    def from_details(self) -> Optional[Listing]:
+        return view(self.ctx, self.owner_kind, self.owner, "inline", lambda d: {
+            p["PolicyName"]: as_doc(p["PolicyDocument"]) for p in d.get(DETAILS[self.owner_kind][3]) or []})
+
+    def known(self, group: Optional[str]) -> Optional[Listing]:
+        return self.from_details()  # (the listing has names, not documents: a document is asked for, and kept)
 
     def get(self, group: Optional[str], name: str) -> Optional[dict]:
         got = unless_absent(lambda: self.ctx.aws.call("iam", R, self.getter, **self.params, PolicyName=name))
+        one_by_one(self.ctx, self.owner_kind)
         return got and as_doc(got["PolicyDocument"])
 
 
+class LinkListing(OwnCalls):
+    """A principal's attached policies (ListAttached{...}Policies) or a user's groups (ListGroupsForUser)."""
+
+    def __init__(self, ctx: Any, sub: str, noun: str, kind: str, name: str) -> None:
+        spec = LINKS[sub]
+        super().__init__(ctx, spec.listing.format(noun), spec.field, kind, name, sub, **{f"{noun}Name": name})
+        self.sub, self.owner_kind, self.owner = sub, kind, name
+
+    def from_details(self) -> Optional[Listing]:
+        if self.sub == "groups":
+            return view(self.ctx, "users", self.owner, "groups", lambda d: {
+                g: {"GroupName": g} for g in d.get("GroupList") or []})
+        return view(self.ctx, self.owner_kind, self.owner, "attached", lambda d: {
+            p["PolicyName"]: {"PolicyName": p["PolicyName"], "PolicyArn": p["PolicyArn"]}
+            for p in d.get("AttachedManagedPolicies") or []})
+
+
+class VersionListing(OwnCalls):
+    """A managed policy's versions (ListPolicyVersions); for the account's own, also from the details."""
+
+    def __init__(self, ctx: Any, kind: str, name: str, arn: str) -> None:
+        super().__init__(ctx, "ListPolicyVersions", "VersionId", kind, name, "versions", PolicyArn=arn)
+        self.owner_kind, self.owner, self.arn = kind, name, arn
+
+    def from_details(self) -> Optional[Listing]:
+        got = details(self.ctx, self.owner_kind, self.owner)
+        if got is None or got.get("Arn") != self.arn:
+            return None
+        return view(self.ctx, self.owner_kind, self.owner, "versions", lambda d: {
+            v["VersionId"]: v for v in d.get("PolicyVersionList") or []})
+
+
 def things(ctx: Any, kind: str) -> Listed:
-    local = {"Scope": "Local"} if kind == "policies" else {}  # the account's own policies
-    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **local)
+    scope = {"policies": {"Scope": "Local"}, AWS: {"Scope": "AWS"}}.get(kind, {})  # the account's own, AWS's
+    return Listed(ctx, KINDS[kind][1], KINDS[kind][0] + "Name", kind, **scope)
 
 
-def version_doc(ctx: Any, arn: str, vid: str) -> dict:
-    """A managed policy's version (never changes): one GetPolicyVersion, kept."""
-    return ctx.cache.get((ROOT, R, "@version", arn, vid), lambda: as_doc(ctx.aws.call(
-        "iam", R, "GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]["Document"]))
+class Keys(Listed):
+    """A user's access keys: ListAccessKeys, metadata only (IAM never lists a secret; only the
+    fields of ``KEY_FIELDS`` are kept, whatever an answer holds)."""
+
+    def __init__(self, ctx: Any, user: str) -> None:
+        super().__init__(ctx, "ListAccessKeys", "AccessKeyId", "users", user, "access-keys", UserName=user)
+
+    def entries(self, page: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(e["AccessKeyId"], {k: e[k] for k in KEY_FIELDS if k in e}) for e in page.get("AccessKeyMetadata", [])]
+
+
+def version_doc(ctx: Any, arn: str, vid: str, kind: str = "") -> dict:
+    """A managed policy's version (never changes): from the details of the account's policies when they
+    are at hand, else one GetPolicyVersion, kept."""
+    listing = VersionListing(ctx, kind, arn.rpartition("/")[2], arn).from_details() if kind in DETAILS else None
+    v = listing and listing.get(vid)
+    if v and "Document" in v:
+        return as_doc(v["Document"])
+
+    def load() -> dict:
+        got = ctx.aws.call("iam", R, "GetPolicyVersion", PolicyArn=arn, VersionId=vid)["PolicyVersion"]
+        one_by_one(ctx, kind)
+        return as_doc(got["Document"])
+    return ctx.cache.get((ROOT, R, "@version", arn, vid), load)
 
 
 def only(cls: type, kinds: tuple = tuple(KINDS), **extra: str) -> Callable[..., Any]:
@@ -154,6 +435,19 @@ class Thing:
     def check(self) -> None:
         self.entry()
 
+    @property
+    def by_aws(self) -> bool:
+        """Whether this is a policy AWS manages (read-only: EROFS to every change)."""
+        return self.params["kind"] == AWS
+
+    def refused(self, path: str = "") -> FsError:
+        name = self.params["name"]
+        return FsError(errno.EROFS, f"{path or self.path}: policy {name} is managed by AWS and read-only here; "
+                       f"attach it with ln -s ../../../aws-policies/{name} in a user's, group's or role's attached/")
+
+    def read_only_error(self) -> FsError:
+        return self.refused() if self.by_aws else super().read_only_error()  # type: ignore[misc]
+
     def mtime_hint(self) -> Optional[float]:
         t = self.entry().get("UpdateDate") or self.entry().get("CreateDate")
         return t.timestamp() if t else None
@@ -162,23 +456,40 @@ class Thing:
         return Inline(self.ctx, self.noun, self.params["kind"], self.params["name"])
 
     def links(self) -> Listed:
-        spec, kind, name = LINKS[self.params["sub"]], self.params["kind"], self.params["name"]
-        return Listed(self.ctx, spec.listing.format(self.noun), spec.field, kind, name, self.params["sub"],
-                      **{f"{self.noun}Name": name})
+        return LinkListing(self.ctx, self.params["sub"], self.noun, self.params["kind"], self.params["name"])
 
-    def versions(self) -> Listed:
-        return Listed(self.ctx, "ListPolicyVersions", "VersionId", "policies", self.params["name"], "versions",
-                      PolicyArn=self.entry()["Arn"])
+    def keys(self) -> "Keys":
+        return Keys(self.ctx, self.params["name"])
+
+    def versions(self, own_calls: bool = False) -> Listed:
+        """The policy's versions (``own_calls``: as ListPolicyVersions has them, never from the details)."""
+        args = (self.ctx, self.params["kind"], self.params["name"], self.entry()["Arn"])
+        if own_calls:
+            return Listed(self.ctx, "ListPolicyVersions", "VersionId", *args[1:3], "versions", PolicyArn=args[3])
+        return VersionListing(*args)
 
     def mutation(self, op: str, params: dict, what: str, update: Callable[[dict], None], **more: Any) -> Mutation:
-        """A change of this thing: written through; when it fails, what it lists and its kind's listing are dropped."""
-        kind = self.params["kind"]
-        return Mutation("iam", R, op, params, [(ROOT, R, kind, self.params["name"]), things(self.ctx, kind).key()],
-                        what, update=update, overrides=FULL, **more)
+        """A change of this thing: written through (the kind's details dropped); when it fails, what it
+        lists, its kind's listing and details are dropped."""
+        kind, ctx = self.params["kind"], self.ctx
+
+        def updated(resp: dict) -> None:
+            forget_details(ctx, kind)
+            update(resp)
+        return Mutation("iam", R, op, params, [(ROOT, R, kind, self.params["name"]), things(ctx, kind).key(),
+                                               *[Details(ctx, k).key() for k in (kind,) if k in DETAILS]],
+                        what, update=updated, overrides=FULL, **more)
 
 
 class IamDir(StaticDir):
-    children = tuple((k, DIR) for k in KINDS)
+    """``/iam``: the account's users, roles, groups and policies, and ``aws-policies``, a symlink to AWS's
+    (so that ``grep -r``, ``find``, ``du`` and ``ls -R`` of ``/iam`` do not read them all)."""
+    children = tuple((k, DIR) for k in KINDS if k != AWS) + (("aws-policies", LINK),)
+
+
+class AwsPoliciesLink(Link):
+    def target(self) -> str:
+        return AWS
 
 
 class ListedDir(Thing, Dir):
@@ -199,6 +510,10 @@ class KindDir(ListedDir):
     def listed(self) -> Listed:
         return things(self.ctx, self.params["kind"])
 
+    def entries_from(self, offset: int):
+        walked(self.ctx, self.params["kind"])  # (what this process reads below comes from the details)
+        return super().entries_from(offset)
+
     def check(self) -> None:
         pass
 
@@ -209,9 +524,16 @@ class ThingDir(Thing, StaticDir):
         return tuple((c, FILE if c.endswith(".json") else DIR) for c in CHILDREN[self.params["kind"]])
 
     def is_scratch(self, name: str) -> bool:
-        return is_editor_scratch(name)
+        return not self.by_aws and is_editor_scratch(name)  # (an AWS policy's directory takes no file)
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().plan_unlink(name)
 
     def child_for_create(self, name: str) -> File:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
         doc = {"trust.json": Trust, "document.json": ManagedDoc}.get(name)
         if doc is None or name not in CHILDREN[self.params["kind"]]:  # (an editor saving by rename makes it anew)
             raise FsError(errno.EACCES, f"{self.path}/{name}: files cannot be created here")
@@ -234,59 +556,76 @@ class LinksDir(ListedDir):
     def spec(self) -> Links:
         return LINKS[self.params["sub"]]
 
-    def named(self, target: str) -> Optional[str]:
-        """The policy or group ``target`` names, when it is a link as awsfs shows it (``../../../<kind>/<name>``)."""
-        start = f"../../../{self.spec.to}/"
-        rest = target[len(start):] if target.startswith(start) else ""
-        return rest if rest and "/" not in rest else None
+    def named(self, target: str) -> Optional[tuple[str, str]]:
+        """(the directory, the policy or group) ``target`` names, when it is a link as awsfs shows it
+        (``../../../<policies, aws-policies or groups>/<name>``)."""
+        for to in self.spec.to:
+            start = f"../../../{to}/"
+            rest = target[len(start):] if target.startswith(start) else ""
+            if rest and "/" not in rest:
+                return to, rest
+        return None
 
     def plan_symlink(self, name: str, target: str) -> list[Mutation]:
-        spec, what = self.spec, KINDS[self.spec.to][0].lower()
+        spec, what = self.spec, KINDS[kind_of(self.spec.to[0])][0].lower()
         named = self.named(target)
         if named is None:
-            raise InputError(errno.EINVAL, f"link {name} must point at ../../../{spec.to}/{name}: the {what} it "
-                             "is named after")
-        if named != name:
-            raise InputError(errno.EINVAL, f"link {name} points at {what} {named}: a link is named after its {what}")
-        it = things(self.ctx, spec.to).lookup(name, f"/iam/{spec.to}/{name}")
-        linked = {spec.field: name, spec.ref: it["Arn"]} if spec.to == "policies" else it
+            raise InputError(errno.EINVAL, f"link {name} must point at " + " or ".join(
+                f"../../../{to}/{name}" for to in spec.to) + f": the {what} it is named after")
+        to, named_name = named
+        if named_name != name:
+            raise InputError(errno.EINVAL, f"link {name} points at {what} {named_name}: a link is named after its "
+                             f"{what}")
+        it = things(self.ctx, kind_of(to)).lookup(name, f"/iam/{to}/{name}")
+        linked = {spec.field: name, spec.ref: it["Arn"]} if spec.ref == "PolicyArn" else it
         listed = unless_absent(lambda: self.links().lookup(name, self.path))
-        if listed is not None:  # already there: nothing to do (another of the name, an AWS managed policy: EEXIST)
+        if listed is not None:  # already there: nothing to do (another of the name: EEXIST)
             if listed[spec.ref] == linked[spec.ref]:
                 return []
             raise FsError(errno.EEXIST, f"{self.path}/{name}: another {what} of this name is linked here")
-        return self.linking(spec.add, name, linked, +1, repeatable=True)
+        return self.linking(spec.add, name, linked, +1, kind_of(to), repeatable=True)
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         links, ref = self.links(), self.spec.ref
         listed = links.lookup(name, f"{self.path}/{name}")
-        return self.linking(self.spec.remove, name, listed, -1, verify=lambda: all(  # (one page holds them all)
-            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))
+        to = policy_dir(listed[ref]) if ref == "PolicyArn" else self.spec.to[0]
+        return self.linking(self.spec.remove, name, listed, -1, kind_of(to), verify=lambda: all(
+            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))  # (one page holds them all)
 
-    def linking(self, op: str, name: str, linked: dict, by: int, **more: Any) -> list[Mutation]:
-        """``op`` on this link, written through to the listing here and to the policy's AttachmentCount."""
-        spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, self.spec.to)
+    def linking(self, op: str, name: str, linked: dict, by: int, kind: str, **more: Any) -> list[Mutation]:
+        """``op`` on this link to a thing of ``kind``, written through to the listing here and to the
+        policy's AttachmentCount."""
+        spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, kind)
+
+        stale = (self.params["kind"], kind)  # the owner's links, the policy's AttachmentCount
 
         def done(resp: dict) -> None:
+            forget_details(self.ctx, *stale)
             if by > 0:
                 links.put(name, linked)
             else:
                 links.drop(name)
             listing = targets.cached()
-            it = listing and spec.to == "policies" and listing.get(name)
+            it = listing and kind in POLICIES and listing.get(name)
             if it and it["Arn"] == linked["PolicyArn"] and "AttachmentCount" in it:
                 targets.put(name, {**it, "AttachmentCount": it["AttachmentCount"] + by})
         return [Mutation("iam", R, op.format(self.noun), {f"{self.noun}Name": owner, spec.ref: linked[spec.ref]},
-                         [links.key(), targets.key()], f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
-                         f"{KINDS[spec.to][0].lower()} {name}", update=done, overrides=FULL, **more)]
+                         [links.key(), targets.key(), *[Details(self.ctx, k).key() for k in stale if k in DETAILS]],
+                         f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
+                         f"{KINDS[kind][0].lower()} {name}", update=done, overrides=FULL, **more)]
 
 
 class MemberLink(Thing, Link):
+    def listed(self) -> dict:
+        return self.links().lookup(self.params["link"], self.path)
+
     def check(self) -> None:
-        self.links().lookup(self.params["link"], self.path)
+        self.listed()
 
     def target(self) -> str:
-        return f"../../../{LINKS[self.params['sub']].to}/{self.params['link']}"
+        spec = LINKS[self.params["sub"]]
+        to = policy_dir(self.listed()[spec.ref]) if spec.ref == "PolicyArn" else spec.to[0]
+        return f"../../../{to}/{self.params['link']}"
 
 
 class VersionsDir(ListedDir):
@@ -294,6 +633,16 @@ class VersionsDir(ListedDir):
 
     def listed(self) -> Listed:
         return self.versions()
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().plan_unlink(name)
+
+    def child_for_create(self, name: str) -> File:
+        if self.by_aws:
+            raise self.refused(f"{self.path}/{name}")
+        return super().child_for_create(name)
 
 
 class VersionFile(Thing, File):
@@ -306,7 +655,28 @@ class VersionFile(Thing, File):
     def content(self) -> bytes:
         v = self.version()  # (real IAM lists versions without their documents)
         return render(as_doc(v["Document"]) if "Document" in v else
-                      version_doc(self.ctx, self.entry()["Arn"], v["VersionId"]))
+                      version_doc(self.ctx, self.entry()["Arn"], v["VersionId"], self.params["kind"]))
+
+
+class KeysDir(ListedDir):
+    """``access-keys/``: a user's access keys as ``<key id>.json``. No file can be made here (a new key's
+    secret would have to be shown); ``rm`` deletes an Inactive key only."""
+    child, suffix = FILE, ".json"
+
+    def listed(self) -> Listed:
+        return self.keys()
+
+    def is_scratch(self, name: str) -> bool:
+        return is_editor_scratch(name)  # (vim's and sed's saves of a key file go through them)
+
+    def child_for_create(self, name: str) -> File:
+        key = KeyFile(self.ctx, f"{self.path}/{name}", **self.params, file=name)
+        if not key.exists():  # (an editor saving by rename makes an existing key's file anew)
+            raise FsError(errno.EPERM, f"{self.path}/{name}: {NO_NEW_KEYS}")
+        return key
+
+    def plan_unlink(self, name: str) -> list[Mutation]:
+        return [KeyFile(self.ctx, f"{self.path}/{name}", **self.params, file=name).delete()]
 
 
 # -- documents ------------------------------------------------------------------------------------
@@ -397,6 +767,114 @@ class InlineDir(ListedDir):
         return [InlinePolicy(self.ctx, f"{self.path}/{name}", **self.params, file=name).delete()]
 
 
+class KeyFile(Thing, Document):
+    """``access-keys/<id>.json``: a key's metadata (``KEY_FIELDS``) and when, where and for what it was
+    last used (one GetAccessKeyLastUsed, kept); never its secret. A save may change ``Status`` only
+    (UpdateAccessKey): the file's JSON with another Status, or just the word (``echo Inactive > ...``)."""
+    what, service_name = "access key", "IAM"
+
+    def key_id(self) -> str:
+        key = stem(self.params["file"])
+        if not KEY_ID.fullmatch(key):
+            raise enoent(self.path, "no such access key (a file here is <access key id>.json)")
+        return key
+
+    def listed(self) -> dict:
+        return self.keys().lookup(self.key_id(), self.path)
+
+    def check(self) -> None:
+        self.entry()
+        self.listed()
+
+    def mtime_hint(self) -> Optional[float]:
+        t = self.listed().get("CreateDate")
+        return t.timestamp() if isinstance(t, datetime) else None
+
+    def last_used(self) -> dict:
+        key = self.key_id()
+
+        def load() -> dict:
+            got = self.aws.call("iam", R, "GetAccessKeyLastUsed", AccessKeyId=key)["AccessKeyLastUsed"]
+            return {k: got[k] for k in USED_FIELDS if got.get(k) is not None}
+        return self.ctx.cache.get((*self.keys().prefix, "@used", key), load)
+
+    def content(self) -> bytes:
+        return render_json({**self.listed(), "AccessKeyLastUsed": self.last_used()})
+
+    def parse(self, data: bytes) -> str:
+        """The Status a save asks for; the key's other fields, where given, as shown (last use: ignored)."""
+        try:
+            text = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise InputError(errno.EINVAL, "an access key file is JSON text (UTF-8)") from None
+        if text in STATUSES:
+            return text
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(errno.EINVAL, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg} (or write "
+                             "just Active or Inactive)") from None
+        if not isinstance(doc, dict) or "Status" not in doc:
+            raise InputError(errno.EINVAL, 'an access key file is a JSON object with its "Status" (or just the '
+                             'word Active or Inactive)')
+        if doc["Status"] not in STATUSES:
+            raise InputError(errno.EINVAL, f'"Status" is "Active" or "Inactive", not {quoted(str(doc["Status"]))}')
+        now = json.loads(render_json(self.listed()))
+        changed = sorted(k for k in doc if k not in ("Status", "AccessKeyLastUsed") and doc[k] != now.get(k))
+        if changed:
+            raise InputError(errno.EINVAL, f"only an access key's \"Status\" can be changed, not {', '.join(changed)}")
+        return doc["Status"]
+
+    def fresh(self, value: Any) -> Optional[str]:
+        """The key's Status in IAM now (None: no such key), listed anew."""
+        key = self.key_id()
+        for page in self.aws.pages("iam", R, "ListAccessKeys", UserName=self.params["name"], MaxItems=1000):
+            for e in page.get("AccessKeyMetadata", []):
+                if e["AccessKeyId"] == key:
+                    return e["Status"]
+        return None
+
+    def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
+        """A save makes IAM hold the Status written (an order, as ``echo Inactive`` is): IAM is asked
+        for the key's Status now (one ListAccessKeys, whatever the cache says; with two states no
+        change of someone else's can be lost), and UpdateAccessKey sent when it differs."""
+        value = self.parse(new)
+        if base is None:
+            return [self.create(value)]
+        now = self.fresh(value)
+        if now is None:
+            raise enoent(self.path, "no such access key (deleted meanwhile)")
+        return [] if now == value else [self.put(value, base)]
+
+    def put(self, value: str, base: Any) -> Mutation:
+        key, user, keys, listed = self.key_id(), self.params["name"], self.keys(), self.listed()
+        return self.mutation("UpdateAccessKey", {"UserName": user, "AccessKeyId": key, "Status": value},
+                             f"make access key {key} of user {user} {value}", repeatable=True,
+                             update=lambda resp: keys.put(key, {**listed, "Status": value}))
+
+    def create(self, value: Any) -> Mutation:
+        raise FsError(errno.EPERM, f"{self.path}: {NO_NEW_KEYS}")
+
+    def delete(self) -> Mutation:
+        """DeleteAccessKey, of an Inactive key only (it cannot be undone): the check is made against
+        IAM's state, not the cache's."""
+        key, user, keys = self.key_id(), self.params["name"], self.keys()
+        active = (f"{self.path}: access key {key} is Active; deleting a key cannot be undone: make it Inactive "
+                  f"first (echo Inactive > {self.params['file']}), then rm deletes it")
+        if self.listed()["Status"] == "Active":
+            raise FsError(errno.EPERM, active)
+
+        def precheck() -> None:
+            status = self.fresh(None)
+            if status is None:
+                raise enoent(self.path, "no such access key (deleted meanwhile)")
+            if status == "Active":
+                raise FsError(errno.EPERM, active + " (it was made Active again meanwhile)")
+        return self.mutation("DeleteAccessKey", {"UserName": user, "AccessKeyId": key},
+                             f"delete access key {key} of user {user}", lambda resp: keys.drop(key),
+                             precheck=precheck, verify=lambda: self.fresh(None) is None)
+
+
 class Trust(PolicyDoc):
     """A role's trust policy (who may assume it): from ListRoles; saved by UpdateAssumeRolePolicy."""
 
@@ -424,7 +902,7 @@ class ManagedDoc(PolicyDoc):
 
     def content(self) -> bytes:
         entry = self.entry()
-        return self.shown(render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"])),
+        return self.shown(render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"], "policies")),
                           entry["DefaultVersionId"])
 
     def parse(self, data: bytes) -> Managed:
@@ -440,8 +918,8 @@ class ManagedDoc(PolicyDoc):
 
     def make_room(self, m: Mutation) -> None:
         """At five versions, the oldest that is not the default goes first (IAM refuses a sixth)."""
-        self.ctx.cache.invalidate(self.versions().prefix)  # (as IAM has them now)
-        versions = list(self.versions().listing().all().values())
+        self.ctx.cache.invalidate(self.versions().prefix)  # (as IAM has them now, not as the details had them)
+        versions = list(self.versions(own_calls=True).listing().all().values())
         m.follows = max(int(v["VersionId"][1:]) for v in versions)  # type: ignore[attr-defined]
         if len(versions) < MAX_VERSIONS:
             return
@@ -472,25 +950,39 @@ class ManagedDoc(PolicyDoc):
         return m
 
 
+class AwsDoc(Thing, File):
+    """An AWS managed policy's default version (one GetPolicyVersion, kept): read-only (EROFS)."""
+
+    def content(self) -> bytes:
+        entry = self.entry()
+        return render(version_doc(self.ctx, entry["Arn"], entry["DefaultVersionId"]))
+
+
 REQUIRED = {**{("iam", op): (key,) for op, key in (
     ("ListUsers", "Users"), ("ListRoles", "Roles"), ("ListGroups", "Groups"), ("ListPolicies", "Policies"),
     ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
-    ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"))},
+    ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"),
+    ("ListAccessKeys", "AccessKeyMetadata"), ("GetAccessKeyLastUsed", "AccessKeyLastUsed"),
+    ("GetAccountAuthorizationDetails", "IsTruncated"))},
     **{("iam", f"Get{k}Policy"): ("PolicyDocument",) for k in ("User", "Role", "Group")}}
 
 ROUTES = [
     ("/iam", IamDir),
+    ("/iam/aws-policies", AwsPoliciesLink),
     ("/iam/{kind}", only(KindDir)),
     ("/iam/{kind}/{name}", only(ThingDir)),
     ("/iam/{kind}/{name}/info.json", only(Info)),
     ("/iam/{kind}/{name}/trust.json", only(Trust, ("roles",))),
     ("/iam/{kind}/{name}/document.json", only(ManagedDoc, ("policies",))),
-    ("/iam/{kind}/{name}/versions", only(VersionsDir, ("policies",))),
-    ("/iam/{kind}/{name}/versions/{file}", only(VersionFile, ("policies",))),
+    ("/iam/{kind}/{name}/document.json", only(AwsDoc, (AWS,))),
+    ("/iam/{kind}/{name}/versions", only(VersionsDir, POLICIES)),
+    ("/iam/{kind}/{name}/versions/{file}", only(VersionFile, POLICIES)),
     ("/iam/{kind}/{name}/policies", only(InlineDir, PRINCIPALS)),
     ("/iam/{kind}/{name}/policies/{file}", only(InlinePolicy, PRINCIPALS)),
     ("/iam/{kind}/{name}/attached", only(LinksDir, PRINCIPALS, sub="attached")),
     ("/iam/{kind}/{name}/attached/{link}", only(MemberLink, PRINCIPALS, sub="attached")),
     ("/iam/{kind}/{name}/groups", only(LinksDir, ("users",), sub="groups")),
     ("/iam/{kind}/{name}/groups/{link}", only(MemberLink, ("users",), sub="groups")),
+    ("/iam/{kind}/{name}/access-keys", only(KeysDir, ("users",))),
+    ("/iam/{kind}/{name}/access-keys/{file}", only(KeyFile, ("users",))),
 ]
