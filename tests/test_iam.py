@@ -321,7 +321,7 @@ def attachments(ifs, policy):
 
 @pytest.mark.parametrize("kind", ["user", "role", "group"])
 def test_ln_s_attaches_a_policy_and_rm_detaches_it(ifs, world, iam, extra, kind):
-    noun, name, (policy, arn) = kind.capitalize(), world[kind], extra
+    noun, name, (policy, _) = kind.capitalize(), world[kind], extra
     d = f"/iam/{kind}s/{name}/attached"
     before_listing, count = sorted(ifs.listdir(d)), attachments(ifs, policy)
     before = dict(ifs.aws.calls)
