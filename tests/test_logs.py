@@ -6,6 +6,7 @@ import time
 import pytest
 
 from awsfs.errors import FsError
+from awsfs.services import logs
 from helpers import read
 
 R = "us-east-1"
@@ -163,3 +164,110 @@ def test_ls_l_of_streams_costs_one_call_per_stream(lfs, boto, group, put_log):
     before = lfs.aws.calls["logs:GetLogEvents"]
     sizes = [lfs.getattr(f"/logs/{R}{g}/@streams/{s}").size for s in lfs.listdir(f"/logs/{R}{g}/@streams")]
     assert all(sizes) and lfs.aws.calls["logs:GetLogEvents"] - before == 3
+
+
+# -- memory: a large file is read stretch by stretch, asked for again when a reader seeks back ----
+
+def fill(boto, g, stream, n, at, step=1, width=40):
+    """``n`` events into ``stream`` with boto3, ``step`` ms apart from ``at`` (ms); returns them."""
+    events = [{"timestamp": at + i * step, "message": f"{stream} event {i:05d} " + "x" * width} for i in range(n)]
+    for k in range(0, n, 5000):
+        boto("logs", R).put_log_events(logGroupName=g, logStreamName=stream, logEvents=events[k:k + 5000])
+    return events
+
+
+def filtered(boto, g, since):
+    """@events as a boto3 FilterLogEvents loop renders it (the truth the file is checked against)."""
+    out, kw = [], {"logGroupName": g, "startTime": since}
+    while True:
+        page = boto("logs", R).filter_log_events(**kw)
+        out += [logs.line_of(e, stream=True) for e in page["events"]]
+        if not page.get("nextToken"):
+            return b"".join(out)
+        kw["nextToken"] = page["nextToken"]
+
+
+KEEP = 4096  # the bytes the test mount keeps, in all: the files are about 20x that
+
+
+@pytest.mark.parametrize("which", ["stream", "events"])
+def test_a_file_much_larger_than_the_kept_window_is_read_and_read_back_identically(make_fs, boto, group,
+                                                                                   monkeypatch, which):
+    monkeypatch.setattr(logs, "PAGE", 25)         # GetLogEvents pages of 25 events (about 2 KB)
+    monkeypatch.setattr(logs, "EVENTS_PAGE", 25)  # FilterLogEvents too
+    monkeypatch.setattr(logs, "POLL", 3600)       # no poll but the first while the test reads
+    g = group(streams=("a", "b"))
+    at = int(time.time() * 1000) - 600_000
+    events = fill(boto, g, "a", 1000, at, step=2)
+    fill(boto, g, "b", 500, at + 1, step=2)
+    lfs = make_fs(regions=[R])
+    lfs.ctx.settings["logs_keep_bytes"] = KEEP
+    op = "logs:GetLogEvents" if which == "stream" else "logs:FilterLogEvents"
+    calls = lambda: lfs.aws.calls[op]
+    before = calls()
+    if which == "stream":
+        path = f"/logs/{R}{g}/@streams/a"
+        want = b"".join(logs.line_of(e) for e in events)
+    else:
+        path = f"/logs/{R}{g}/@events"
+        want = filtered(boto, g, at - 1)
+    assert len(want) > 15 * KEEP
+    fh = lfs.open(path, os.O_RDONLY)
+    assert lfs.getattr(path, fh).size == len(want)  # the size: every page once
+    pages = calls() - before
+    assert pages >= len(want) // 2500
+    window = logs.place(lfs.ctx).window
+    assert window.bytes <= KEEP                      # what it keeps: never the whole file
+
+    before = calls()
+    got = b"".join(lfs.read(path, 4096, off, fh) for off in range(0, len(want), 4096))
+    assert got == want                               # cat: the same bytes, asked for again stretch by stretch
+    assert 0 < calls() - before <= pages             # each stretch at most once for a sequential reader
+    assert window.bytes <= KEEP
+
+    before = calls()
+    for off in (0, len(want) // 2, 37, len(want) - 10):  # seeking back: the same bytes at the same offsets
+        assert lfs.read(path, 3000, off, fh) == want[off:off + 3000]
+    assert 0 < calls() - before <= 4 * 2             # each read spans at most two stretches
+    assert window.bytes <= KEEP
+
+    more = fill(boto, g, "a", 3, at + 5000, step=2, width=3)[0]["timestamp"]
+    lfs.node(path).follow().polled = 0.0             # it still grows, from where AWS goes on
+    before = calls()
+    grown = lfs.getattr(path, fh).size
+    assert calls() - before == 1 and grown > len(want)
+    tail = lfs.read(path, 1 << 16, len(want), fh)
+    assert tail.endswith(b" a event 00002 xxx\n") and len(tail) == grown - len(want) and more
+    lfs.release(path, fh)
+
+
+@pytest.mark.parametrize("which", ["stream", "events"])
+def test_bytes_that_aws_no_longer_returns_as_they_were_are_eio_never_other_bytes(make_fs, boto, group,
+                                                                                 monkeypatch, which):
+    monkeypatch.setattr(logs, "PAGE", 25)
+    monkeypatch.setattr(logs, "EVENTS_PAGE", 25)
+    monkeypatch.setattr(logs, "POLL", 3600)
+    g = group(streams=("a",))
+    at = int(time.time() * 1000) - 600_000
+    events = fill(boto, g, "a", 500, at)
+    lfs = make_fs(regions=[R])
+    lfs.ctx.settings["logs_keep_bytes"] = KEEP
+    path = f"/logs/{R}{g}/@streams/a" if which == "stream" else f"/logs/{R}{g}/@events"
+    want = b"".join(logs.line_of({**e, "logStreamName": "a"}, stream=which == "events") for e in events)
+    fh = lfs.open(path, os.O_RDONLY)
+    assert lfs.getattr(path, fh).size == len(want)
+    assert lfs.read(path, 100, 0, fh) == want[:100]   # asked for again: the same
+    for off in range(len(want) // 2, len(want), 4096):
+        lfs.read(path, 4096, off, fh)                  # (the start is no longer kept)
+    # AWS changes what it has before them (an event that arrives late, with an older time)
+    boto("logs", R).put_log_events(logGroupName=g, logStreamName="a",
+                                   logEvents=[{"timestamp": at - 1, "message": "late"}])
+    with pytest.raises(FsError) as e:
+        lfs.read(path, 100, 0, fh)
+    assert e.value.errno == errno.EIO and "not what AWS returned before" in e.value.reason
+    calls = lfs.aws.calls[f"logs:{'GetLogEvents' if which == 'stream' else 'FilterLogEvents'}"]
+    with pytest.raises(FsError) as e:
+        lfs.read(path, 100, 0, fh)                     # known broken: EIO without asking again
+    assert e.value.errno == errno.EIO
+    assert lfs.aws.calls[f"logs:{'GetLogEvents' if which == 'stream' else 'FilterLogEvents'}"] == calls
+    lfs.release(path, fh)
