@@ -1,6 +1,7 @@
 """CloudWatch Logs without a mount: the filesystem driven directly, Logs checked with boto3."""
 import errno
 import os
+import stat
 import time
 
 import pytest
@@ -32,6 +33,8 @@ def test_groups_are_directories_and_their_events_are_lines(lfs, boto, group, put
     d = f"/logs/{R}{g}"
     assert set(lfs.listdir(d)) == {"@events", "@info.json", "@retention", "@streams"}
     assert g.split("/")[2] in lfs.listdir(f"/logs/{R}/it")
+    level = {n: m for n, m, *_ in lfs.readdir(f"/logs/{R}/it/{g.split('/')[2]}")}
+    assert stat.S_ISDIR(level["api"])  # a group with no sub-group is a directory too (find goes in)
     streams = lfs.listdir(f"{d}/@streams")
     assert len(streams) == 2 and "other" in streams
     lambda_stream = next(s for s in streams if s != "other")

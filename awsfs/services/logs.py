@@ -92,6 +92,7 @@ class GroupDir(NamesDir):
     def names(self, parts: tuple[str, ...]) -> Optional[dict]:
         region = self.region_ok()
         kids = tree(self.ctx, region).children(parts)
+        kids = None if kids is None else dict.fromkeys(kids, DIR)  # a group is a directory, a leaf one too
         if parts and group_of(self.ctx, region, "/".join(parts)) is not None:
             return {**(kids or {}), "@events": FILE, "@info.json": FILE, "@retention": FILE, "@streams": DIR}
         return kids
