@@ -72,6 +72,29 @@ def test_a_window_and_a_filter_through_the_mount(mount_awsfs, group, put_log):
     assert mnt.sh(f"ls {d}/@since/1d").stdout.split() == ["@events", "@filter", "@streams"]
 
 
+def test_grep_r_over_groups_reads_each_event_once_and_no_stream(mount_awsfs, log_group, put_log):
+    """grep -r over a level of groups: each event once (from @events), @streams (a link) not
+    followed: FilterLogEvents per group and no DescribeLogStreams or GetLogEvents. find sees the
+    same. (The daemon polls a file once per minute here, so the counts do not depend on timing.)"""
+    groups = [log_group(f"svc{i}", ("a", "b")) for i in range(2)]
+    for g in groups:
+        put_log(g, "a", f"a ERROR in {g}", "a fine")
+        put_log(g, "b", f"b ERROR in {g}")
+    mnt = mount_awsfs(regions=R, setup="import awsfs.services.logs as l\nl.POLL = 60.0")
+    top = f"logs/{R}" + groups[0].rsplit("/", 1)[0]
+    assert mnt.sh(f"readlink {top}/svc0/@streams").stdout == "@since/1h/@streams\n"
+    assert sorted(mnt.sh(f"ls {top}/svc0/@streams/").stdout.split()) == ["a", "b"]
+    mnt.sh(f"ls {top}")
+    before = mnt.status()["aws_calls"]
+    hits = mnt.sh(f"grep -r ERROR {top}").stdout.splitlines()
+    after = mnt.status()["aws_calls"]
+    made = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+    assert made == {"logs:FilterLogEvents": 2}, made
+    assert len(hits) == 4 and all(h.split(":", 1)[0].endswith("/@events") for h in hits), hits
+    found = mnt.sh(f"find {top}").stdout.split()
+    assert not [p for p in found if "/@streams/" in p] and f"{top}/svc1/@streams" in found
+
+
 def test_a_stream_larger_than_what_is_kept_reads_the_same_through_cat_tail_and_dd(mount_awsfs, log_group, boto):
     """The daemon keeps 4 KB of log bytes (in stretches of 1 KB, pages of 25 events): cat, tail -c
     and dd (seeking) of an 80 KB stream give what boto3's GetLogEvents gives."""

@@ -14,6 +14,15 @@ that grow, ``tail -f`` included.
 * ``@since/<2h, 30m, 1d or an ISO time>/@events`` (and ``@streams/``) read another window without
   remounting (``--logs-since`` sets the default); ``@filter/<pattern>/events`` is FilterLogEvents
   with that filter pattern (the matching pages only).
+* What a recursive reader (``grep -r``, ``find``, ``du``, ``rsync -r``) sees in a group: each event
+  once, in ``@events``, and nothing else that costs a call. ``@streams`` is a symbolic link to
+  ``@since/<the default window, 1h>/@streams``, which they do not follow (``ls``, ``cd``, ``cat``,
+  ``tail -f`` and ``>>`` go through it; ``grep -r x <group>/@streams`` follows it, named on the
+  command line); ``@since/`` and ``@filter/`` are listed and list nothing (any name below them is
+  asked for); ``@info.json`` and ``@retention`` come from the group listing. So ``grep -r`` over
+  a region costs its DescribeLogGroups pages and each group's FilterLogEvents pages: no
+  DescribeLogStreams, no GetLogEvents. (Inside ``@since/<when>/``, named by hand, ``@streams/`` is
+  the real directory: a recursive read of a window reads both.)
 * Memory: a file is kept as stretches (``STRETCH``, 1 MB, at most), each remembered as the position
   it starts from in AWS (the GetLogEvents forward token or the FilterLogEvents query and nextToken
   that gave its first page), its length and a digest. The bytes of the most recently read or
@@ -43,7 +52,7 @@ from ..cache import Memo
 from ..errors import FsError, InputError
 from ..kit import Collection, Hierarchy, LineValue, NamesDir, RegionNode, RegionsDir
 from ..names import escape, unescape
-from ..nodes import DIR, FILE, Dir, File, enoent, render_json
+from ..nodes import DIR, FILE, LINK, Dir, File, Link, enoent, render_json
 from ..transaction import Mutation
 
 ROOT = "logs"
@@ -94,7 +103,8 @@ class GroupDir(NamesDir):
         kids = tree(self.ctx, region).children(parts)
         kids = None if kids is None else dict.fromkeys(kids, DIR)  # a group is a directory, a leaf one too
         if parts and group_of(self.ctx, region, "/".join(parts)) is not None:
-            return {**(kids or {}), "@events": FILE, "@info.json": FILE, "@retention": FILE, "@streams": DIR}
+            return {**(kids or {}), "@events": FILE, "@filter": DIR, "@info.json": FILE, "@retention": FILE,
+                    "@since": DIR, "@streams": LINK}
         return kids
 
     @classmethod
@@ -127,6 +137,10 @@ class GroupDir(NamesDir):
                 return EventsFile(**here, **query)
             raise enoent(path, "@filter/<pattern>/ holds one file: events")
         if rest[:1] == ["@streams"] and len(rest) <= 2:
+            if not query:  # a group's own: a link to its default window's (the kernel follows it)
+                if len(rest) == 1:
+                    return StreamsLink(**here)
+                raise FsError(errno.ENOTDIR, f"{path}: a group's @streams is a link to @since/<window>/@streams")
             return StreamsDir(**here, **query) if len(rest) == 1 else StreamFile(**here, stream=rest[1], **query)
         if len(rest) == 1 and rest[0] in ("@events", "@info.json", "@retention") and not (query and rest[0] != "@events"):
             return {"@events": EventsFile, "@info.json": InfoFile, "@retention": RetentionFile}[rest[0]](**here, **query)
@@ -239,6 +253,21 @@ class Streams(Collection):
 
     def name_of(self, s: dict) -> str:
         return escape(s["logStreamName"])
+
+
+def window_word(seconds: float) -> str:
+    """``3600`` -> ``1h``: a window as ``@since/`` takes it, in its largest whole unit."""
+    s = max(1, int(round(seconds)))
+    return next((f"{s // n}{u}" for u, n in (("d", 86400), ("h", 3600), ("m", 60)) if s % n == 0), f"{s}s")
+
+
+class StreamsLink(GroupNode, Link):
+    """A group's ``@streams``: a symbolic link to ``@since/<the default window>/@streams``, which
+    ``grep -r``, ``find``, ``du`` and ``rsync`` do not follow (they read each event once, in
+    ``@events``) and ``ls``, ``cd``, ``cat``, ``tail`` and ``>>`` go through."""
+
+    def target(self) -> str:
+        return f"@since/{window_word(self.ctx.settings.get('logs_since', WINDOW))}/@streams"
 
 
 class StreamsDir(GroupNode, Dir):
