@@ -394,11 +394,12 @@ class Growing(GroupNode, File):
     def caught_up(self) -> Follow:
         f, here = self.follow(), place(self.ctx)
         with f.lock:
-            if time.monotonic() - f.polled >= POLL:
+            now = time.monotonic()
+            if now - f.polled >= POLL:
                 for chunk, after in self.pages(f.next):
                     f.append(here.window, chunk, f.next, here.stretch)
                     f.next = after
-                f.polled = time.monotonic()
+                f.polled = now  # from when it asked: tail's fstat a second later asks again
         return f
 
     def size(self) -> int:
