@@ -388,7 +388,8 @@ class Growing(GroupNode, File):
         key = (self.params["region"], self.path)
         got = follows.get(key, None)
         if got is None:
-            got = follows.put(key, None, Follow(self.first()))
+            with _places_lock:  # (two first readers at once share one)
+                got = follows.get(key, None) or follows.put(key, None, Follow(self.first()))
         return got
 
     def caught_up(self) -> Follow:
