@@ -78,6 +78,7 @@ def test_a_followed_file_grows_from_its_forward_token_once_a_second_at_most(lfs,
     assert lfs.aws.calls["logs:GetLogEvents"] == calls
     put_log(g, "s1", "two")
     time.sleep(1.1)
+    assert lfs.read(path, 5, 0, fh) and lfs.aws.calls["logs:GetLogEvents"] == calls  # a read within it: no call
     grown = lfs.getattr(path, fh).size
     assert grown > first
     assert lfs.read(path, 1 << 16, first, fh).endswith(b" two\n")  # appended: earlier offsets unchanged
@@ -238,6 +239,8 @@ def test_a_file_much_larger_than_the_kept_window_is_read_and_read_back_identical
     assert pages >= len(want) // 2500
     window = logs.place(lfs.ctx).window
     assert window.bytes <= KEEP                      # what it keeps: never the whole file
+    before = calls()
+    assert lfs.read(path, 100, 0, fh) == want[:100] and calls() == before  # its start: kept (cat starts there)
 
     before = calls()
     got = b"".join(lfs.read(path, 4096, off, fh) for off in range(0, len(want), 4096))

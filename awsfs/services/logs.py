@@ -10,7 +10,8 @@ that grow, ``tail -f`` included.
   message's own newlines are kept. Files start ``WINDOW`` seconds back (an hour) and grow: content
   is appended in the order AWS returns it, so a reader's offsets never shift; asking the size (as
   ``tail -f`` does, about once a second) asks AWS for what is new, at most once a second per file,
-  from the forward token (never from the start).
+  from the forward token (never from the start); so does a read at the end of what it has shown
+  (a read within it asks nothing).
 * ``@since/<2h, 30m, 1d or an ISO time>/@events`` (and ``@streams/``) read another window without
   remounting (``--logs-since`` sets the default); ``@filter/<pattern>/events`` is FilterLogEvents
   with that filter pattern (the matching pages only).
@@ -25,11 +26,13 @@ that grow, ``tail -f`` included.
   the real directory: a recursive read of a window reads both.)
 * Memory: a file is kept as stretches (``STRETCH``, 1 MB, at most), each remembered as the position
   it starts from in AWS (the GetLogEvents forward token or the FilterLogEvents query and nextToken
-  that gave its first page), its length and a digest. The bytes of the most recently read or
-  fetched stretches are kept, ``KEEP_BYTES`` (32 MB) for all the files of a mount; a read of a
-  stretch no longer kept asks AWS again from its position and checks the digest: the same bytes
-  at the same offsets, or EIO (events expired or changed since), never other bytes. A file larger
-  than what is kept costs its pages twice when read cold (once for its size, once for its bytes).
+  that gave its first page), its length and a digest. Stretches' bytes are kept, ``KEEP_BYTES``
+  (32 MB) for all the files of a mount: a file's first ones while there is room (``cat`` and
+  ``grep`` start there), then the ones read or grown most recently (what a reader has passed
+  makes room). A read of a stretch no longer kept asks AWS again from its position and checks the
+  digest: the same bytes at the same offsets, or EIO (events expired or changed since), never
+  other bytes. A file larger than what is kept costs the pages past the kept part twice when read
+  cold (once for its size, once for its bytes).
 * ``echo line >> @streams/<s>``: PutLogEvents, one event per line, time now, when the line is
   written; writing a stream that does not exist creates it first (CreateLogStream). Log groups
   and streams are never deleted through the mount (EPERM): a stray ``rm -r`` cannot wipe logs.
@@ -335,7 +338,9 @@ class Follow:
         last.length += len(chunk)
         last.digest = self._hash.digest()
         self.size += len(chunk)
-        if kept is not None:
+        # a new stretch is kept while there is room (a file's first bytes stay: cat and grep start
+        # there, and what they have passed makes room for what comes next); one kept grows
+        if kept or kept is not None and window.bytes + len(chunk) <= window.max_bytes:
             window.put((self.key, len(self.stretches) - 1), None, kept + chunk)
 
 
@@ -407,7 +412,9 @@ class Growing(GroupNode, File):
         return self.caught_up().size
 
     def read(self, offset: int, size: int) -> bytes:
-        f, window = self.caught_up(), place(self.ctx).window
+        f, window = self.follow(), place(self.ctx).window
+        if offset + size > f.size:  # a read at its end asks AWS for what is new; one within it, nothing
+            f = self.caught_up()
         with f.lock:
             end = min(offset + size, f.size)
             i = bisect.bisect_right(f.offsets, offset) - 1
