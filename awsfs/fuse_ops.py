@@ -388,7 +388,9 @@ def _chain(first, it):
 
 
 # Kernel cache settings (see docs/kernel-settings.md).
-DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 1, "negative_timeout": 0,
+# attr_timeout is just under a second: `tail -f` looks at a file's size once a second, and with 1 s
+# every other look was answered from the kernel's cache (a new log line showed up to 2 s late).
+DEFAULT_OPTIONS = {"use_ino": True, "entry_timeout": 1, "attr_timeout": 0.9, "negative_timeout": 0,
                    "big_writes": True, "hard_remove": True}
 
 

@@ -4,7 +4,6 @@ import ctypes
 import errno
 import json
 import os
-import shutil
 import time
 
 import pytest

@@ -107,7 +107,6 @@ import os
 import platform
 import queue
 import random
-import re
 import shutil
 import signal
 import statistics
