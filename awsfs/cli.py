@@ -533,9 +533,11 @@ def run(cfg: Config, report: Report) -> int:
         endpoint = cfg.endpoint_url
         regions_cfg = cfg
         if cfg.demo:
-            from .demo import DEMO_REGIONS, LocalAws, seed
+            from .demo import DEMO_REGIONS, LocalAws, seed, write_live
             server = LocalAws().start()
             seed(server.url)
+            threading.Thread(target=write_live, args=(server.url, DEMO_REGIONS[0], threading.Event()),
+                             name="awsfs-demo-logs", daemon=True).start()
             endpoint = server.url
             regions_cfg = Config(**{**cfg.__dict__, "endpoint_url": endpoint,
                                     "regions": cfg.regions or tuple(DEMO_REGIONS)})

@@ -18,6 +18,32 @@ DEMO_REGIONS = ["us-east-1", "eu-west-1"]
 DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+LOGS = {  # group -> stream -> the lines it repeats
+    "/aws/lambda/api": {"2026/12/01/[$LATEST]demo": ["START RequestId: 1", "GET /users 200", "ERROR db timeout",
+                                                    "END RequestId: 1"],
+                        "2026/12/01/[$LATEST]next": ["START RequestId: 2", "GET /orders 200", "END RequestId: 2"]},
+    "app/web": {"web-1": ["listening on :8080", "GET / 200", "GET /missing 404"],
+                "web-2": ["listening on :8080", "GET /health 200"]},
+    "app/worker": {"worker-1": ["job 1 done"]},
+}
+LIVE = ("app/worker", "worker-1")  # written every LIVE_SECONDS while the demo runs (tail -f shows it)
+LIVE_SECONDS = 3.0
+
+
+def write_live(url: str, region: str, stop: Any) -> None:
+    """Until ``stop`` is set: one event a few seconds into the LIVE stream, as a running job would."""
+    logs = _client("logs", region, url)
+    group, stream = LIVE
+    n = 1
+    while not stop.wait(LIVE_SECONDS):
+        n += 1
+        try:
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+                {"timestamp": int(time.time() * 1000), "message": f"job {n} done"}])
+        except Exception:  # noqa: BLE001 - the local AWS going away as the demo ends
+            return
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -156,13 +182,13 @@ def seed(url: str, regions: list[str] = DEMO_REGIONS) -> dict[str, Any]:
             iam.create_access_key(UserName="alice")  # (its secret is dropped here: awsfs shows none)
             logs = _client("logs", region, url)
             now = int(time.time() * 1000)
-            for group, stream, lines in [
-                    ("/aws/lambda/api", "2026/12/01/[$LATEST]demo", ["START RequestId: 1", "GET /users 200",
-                                                                     "ERROR db timeout", "END RequestId: 1"]),
-                    ("app/web", "web-1", ["listening on :8080", "GET / 200", "GET /missing 404"])]:
+            for group, streams in LOGS.items():
                 logs.create_log_group(logGroupName=group)
-                logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
-                    {"timestamp": now - 60_000 + i * 1000, "message": m} for i, m in enumerate(lines)])
+                for n, (stream, lines) in enumerate(streams.items()):
+                    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                    # every 20 minutes over the last three hours (`@since/1d/` shows them all)
+                    events = [{"timestamp": now - 3 * 3_600_000 + k * 1_200_000 + n * 1000 + i * 10,
+                               "message": m} for k in range(9) for i, m in enumerate(lines)]
+                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         made[region] = {"instances": ids, "security_group": web, "image": ami}
     return made
