@@ -405,6 +405,119 @@ def test_a_link_must_be_named_after_its_target_and_point_as_awsfs_shows(ifs, wor
     assert e.value.errno == errno.EACCES
 
 
+# -- a group's members: the other side of a user's groups/ ------------------------------------------
+
+@pytest.fixture
+def newcomer(world, iam, unique):
+    """A second user, in no group (taken out of every group and deleted after)."""
+    user = unique("newcomer")
+    iam.create_user(UserName=user)
+    yield user
+    for g in iam.list_groups_for_user(UserName=user)["Groups"]:
+        iam.remove_user_from_group(GroupName=g["GroupName"], UserName=user)
+    iam.delete_user(UserName=user)
+
+
+def members_of(iam, group):
+    return sorted(u["UserName"] for u in iam.get_group(GroupName=group)["Users"])
+
+
+def test_a_group_s_members_are_links_to_users(ifs, world):
+    u, g = world["user"], world["group"]
+    d = f"/iam/groups/{g}/members"
+    assert sorted(ifs.listdir(f"/iam/groups/{g}")) == ["attached", "info.json", "members", "policies"]
+    before = dict(ifs.aws.calls)
+    assert ifs.listdir(d) == [u]
+    assert spent_since(ifs, before) == {"iam:GetGroup": 1}  # (the group's entry: ListGroups, read above)
+    st = ifs.getattr(f"{d}/{u}")
+    assert st.kind == "link" and st.size == len(f"../../../users/{u}")
+    assert ifs.readlink(f"{d}/{u}") == f"../../../users/{u}"
+    assert spent_since(ifs, before) == {"iam:GetGroup": 1}  # ls -l: from the listing
+    for missing in (f"{d}/{u}x", f"/iam/users/{u}/members", f"/iam/roles/{world['role']}/members"):
+        with pytest.raises(FsError) as e:
+            ifs.getattr(missing)
+        assert e.value.errno == errno.ENOENT, missing
+
+
+def test_ln_s_in_members_adds_and_rm_removes_written_through_both_ways(ifs, world, iam, newcomer):
+    u, g, n = world["user"], world["group"], newcomer
+    members, groups = f"/iam/groups/{g}/members", f"/iam/users/{n}/groups"
+    assert ifs.listdir(members) == [u] and ifs.listdir(groups) == []
+    before = dict(ifs.aws.calls)
+    ifs.symlink(f"{members}/{n}", f"../../../users/{n}")
+    assert members_of(iam, g) == sorted([u, n])
+    assert sorted(ifs.listdir(members)) == sorted([u, n]) and ifs.listdir(groups) == [g]  # both sides, at once
+    assert ifs.readlink(f"{members}/{n}") == f"../../../users/{n}"
+    assert ifs.readlink(f"{groups}/{g}") == f"../../../groups/{g}"
+    assert spent_since(ifs, before) == {"iam:AddUserToGroup": 1}
+
+    ifs.unlink(f"{groups}/{g}")  # the other way round: rm in the user's groups/
+    assert members_of(iam, g) == [u]
+    assert ifs.listdir(members) == [u] and ifs.listdir(groups) == []
+    with pytest.raises(FsError) as e:
+        ifs.getattr(f"{members}/{n}")
+    assert e.value.errno == errno.ENOENT
+    ifs.symlink(f"{groups}/{g}", f"../../../groups/{g}")  # ln -s in the user's groups/
+    assert sorted(ifs.listdir(members)) == sorted([u, n])
+    ifs.unlink(f"{members}/{n}")  # rm in the group's members/
+    assert members_of(iam, g) == [u] and ifs.listdir(groups) == [] and ifs.listdir(members) == [u]
+    assert spent_since(ifs, before) == {"iam:AddUserToGroup": 2, "iam:RemoveUserFromGroup": 2}
+
+
+def test_members_refusals_and_already_there(ifs, world, iam, newcomer):
+    u, g, r = world["user"], world["group"], world["role"]
+    d = f"/iam/groups/{g}/members"
+    ifs.listdir(d)
+    ifs.listdir("/iam/users")
+    before = dict(ifs.aws.calls)
+    ifs.symlink(f"{d}/{u}", f"../../../users/{u}")  # a member already: nothing to do
+    refused = [(f"{d}/other", f"../../../users/{newcomer}", errno.EINVAL, "named after"),
+               (f"{d}/{newcomer}", f"../../users/{newcomer}", errno.EINVAL, f"../../../users/{newcomer}"),
+               (f"{d}/{newcomer}", f"/iam/users/{newcomer}", errno.EINVAL, "must point at"),
+               (f"{d}/{newcomer}", f"../../../groups/{newcomer}", errno.EINVAL, "the user it is named after"),
+               (f"{d}/{r}", f"../../../roles/{r}", errno.EINVAL, "must point at"),
+               (f"{d}/nobody", "../../../users/nobody", errno.ENOENT, "")]
+    for path, target, err, says in refused:
+        with pytest.raises(FsError) as e:
+            ifs.symlink(path, target)
+        assert e.value.errno == err and says in e.value.reason, (target, e.value.reason)
+    with pytest.raises(FsError) as e:  # not a member
+        ifs.unlink(f"{d}/{newcomer}")
+    assert e.value.errno == errno.ENOENT
+    assert spent_since(ifs, before) == {}
+    assert members_of(iam, g) == [u]
+    assert f"link other points at user {newcomer}" in read(ifs, "/.awsfs/errors").decode()
+
+
+def test_members_are_read_page_by_page_and_an_unknown_rm_is_checked_on_every_page(ifs, world, iam, newcomer):
+    """moto answers GetGroup in one page; IAM pages by Marker. Here its answer is cut after the first
+    member, and the first RemoveUserFromGroup is lost on the way (not sent, its outcome unknown)."""
+    u, g, n = world["user"], world["group"], newcomer
+    iam.add_user_to_group(GroupName=g, UserName=n)
+    real, asked = ifs.aws.send, []
+
+    def send(service, region, op, params, **kw):
+        if op == "RemoveUserFromGroup" and not asked.count("lost"):
+            asked.append("lost")
+            err = FsError(errno.EIO, "connection reset before the answer")
+            err.unknown = True
+            raise err
+        if op != "GetGroup":
+            return real(service, region, op, params, **kw)
+        asked.append(params.get("Marker"))
+        whole = real(service, region, op, {k: v for k, v in params.items() if k != "Marker"}, **kw)
+        users = sorted(whole["Users"], key=lambda x: x["UserName"] != u)  # the world's user first
+        if params.get("Marker") is None:
+            return {**whole, "Users": users[:1], "IsTruncated": True, "Marker": "page-2"}
+        assert params["Marker"] == "page-2" and params["MaxItems"] == 1000
+        return {**whole, "Users": users[1:], "IsTruncated": False}
+    ifs.aws.send = send
+    assert sorted(ifs.listdir(f"/iam/groups/{g}/members")) == sorted([u, n]) and asked == [None, "page-2"]
+    ifs.unlink(f"/iam/groups/{g}/members/{n}")  # lost, looked up (both pages: still there), sent again
+    assert asked == [None, "page-2", "lost", None, "page-2"]
+    assert members_of(iam, g) == [u] and ifs.listdir(f"/iam/groups/{g}/members") == [u]
+
+
 # -- access keys: metadata, never a secret ----------------------------------------------------------
 
 @pytest.fixture
@@ -681,7 +794,8 @@ def walk(fs, top):
 ONE_BY_ONE = {f"iam:{op}" for op in ("GetUserPolicy", "GetRolePolicy", "GetGroupPolicy", "GetPolicyVersion",
                                      "ListUserPolicies", "ListRolePolicies", "ListGroupPolicies",
                                      "ListAttachedUserPolicies", "ListAttachedRolePolicies",
-                                     "ListAttachedGroupPolicies", "ListGroupsForUser", "ListPolicyVersions")}
+                                     "ListAttachedGroupPolicies", "ListGroupsForUser", "GetGroup",
+                                     "ListPolicyVersions")}
 
 
 def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, world, iam):
@@ -695,6 +809,7 @@ def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, w
     users = len(ifs.listdir("/iam/users"))
     assert spent.pop("iam:GetAccountAuthorizationDetails") == 4  # users, roles, groups, policies: a page each
     assert spent.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+    assert spent.pop("iam:GetGroup") == len(ifs.listdir("/iam/groups"))  # members/: one each
     keys = sum(len(iam.list_access_keys(UserName=n)["AccessKeyMetadata"]) for n in ifs.listdir("/iam/users"))
     assert spent.pop("iam:GetAccessKeyLastUsed", 0) == keys
     assert spent == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
@@ -705,6 +820,7 @@ def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, w
     assert seen[f"/iam/policies/{p}/document.json"] == shown(DOC)
     assert not [k for k in seen if "aws-policies" in k]  # behind a link: not followed
     assert ifs.listdir(f"/iam/users/{u}/groups") == [g] and ifs.listdir(f"/iam/roles/{r}/attached") == [p]
+    assert ifs.listdir(f"/iam/groups/{g}/members") == [u]
     assert ifs.readlink(f"/iam/users/{u}/attached/{p}") == f"../../../policies/{p}"
     # what another mount reads one by one is what the details gave, byte for byte
     other = make_fs(regions=["us-east-1"])

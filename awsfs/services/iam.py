@@ -5,26 +5,28 @@
 /iam/users/<name>/      info.json  policies/<inline>.json  groups/<group>@  attached/<policy>@
                         access-keys/<key id>.json
 /iam/roles/<name>/      info.json  trust.json  policies/<inline>.json  attached/<policy>@
-/iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@
+/iam/groups/<name>/     info.json  policies/<inline>.json  attached/<policy>@  members/<user>@
 /iam/policies/<name>/   info.json  document.json  versions/<v>.json
 /iam/aws-policies@      -> .aws-policies/<name>/  info.json  document.json  versions/<v>.json  (read-only)
 ```
 
-* Listings are IAM's paginated List calls, 1,000 a page (ListUsers, ListRoles, ListGroups, ListPolicies
+* Listings are IAM's paginated calls, 1,000 a page (ListUsers, ListRoles, ListGroups, ListPolicies
   with Scope=Local, List{User,Role,Group}Policies, ListAttached...Policies, ListGroupsForUser,
-  ListPolicyVersions). ``info.json`` is the listed entry, ``trust.json`` the listed role's
-  AssumeRolePolicyDocument: no call per thing. An inline policy is one Get{User,Role,Group}Policy,
-  ``document.json`` one GetPolicyVersion of the default version; ``versions/<v>.json`` are read-only.
+  GetGroup's Users for ``members/``, ListPolicyVersions). ``info.json`` is the listed entry,
+  ``trust.json`` the listed role's AssumeRolePolicyDocument: no call per thing. An inline policy is
+  one Get{User,Role,Group}Policy, ``document.json`` one GetPolicyVersion of the default version;
+  ``versions/<v>.json`` are read-only.
 * Reading many (``grep -r /iam``, ``ls -R``, ``find``, a script): a process that lists ``/iam/<kind>``,
   or has made ten calls for one kind's things one by one (``cat /iam/users/*/policies/*.json``), gets
   the rest from GetAccountAuthorizationDetails with that kind's Filter (User, Role, Group,
   LocalManagedPolicy; 1,000 a page): every principal's inline policies with their documents, its
   attached policies and groups, every policy's versions with their documents. So ``grep -r /iam``
-  costs the four listings, one details page per kind per 1,000 things, and (no batch exists for
-  them) one ListAccessKeys per user and one GetAccessKeyLastUsed per key; ``ls`` and ``cat`` of one
-  thing by another process cost what they did. The details are kept like any listing (the cache's
-  TTL) and dropped by every change made here; a thing they do not know (made since) is asked for
-  alone; when they fail, the process reads one by one (and does not try again for a while).
+  costs the four listings, one details page per kind per 1,000 things, one GetGroup per group
+  (``members/``), and (no batch exists for them) one ListAccessKeys per user and one
+  GetAccessKeyLastUsed per key; ``ls`` and ``cat`` of one thing by another process cost what they
+  did. The details are kept like any listing (the cache's TTL) and dropped by every change made
+  here; a thing they do not know (made since) is asked for alone; when they fail, the process
+  reads one by one (and does not try again for a while).
 * Sizes are honest: every file is rendered whole for ``stat`` (the documents and metadata are
   small), so ``ls -l`` shows the bytes ``cat`` reads; that is why ``ls -l policies/`` reads its
   documents (one call each, or the details) and ``ls -l access-keys/`` asks each key's last use.
@@ -41,12 +43,15 @@
 * Five versions: a save at IAM's limit first deletes the policy's oldest non-default version
   (DeletePolicyVersion) and says so in ``/.awsfs/errors``. CreatePolicyVersion has no condition: a
   new version that does not follow the last one listed means someone else saved meanwhile (a note).
-* ``groups/`` and ``attached/`` are symlinks into ``/iam/groups``, ``/iam/policies`` and, for a policy
-  AWS manages (its ARN says so: ``arn:aws:iam::aws:policy/...``), ``/iam/aws-policies``.
-  ``ln -s ../../../policies/<p> <p>`` or ``ln -s ../../../aws-policies/<p> <p>`` (another target or name is
-  EINVAL, a policy or group not listed ENOENT) is Attach{...}Policy or AddUserToGroup, nothing when
-  already there; ``rm`` is Detach{...}Policy or RemoveUserFromGroup. Written through: the links, a
-  policy's AttachmentCount.
+* ``groups/``, ``members/`` and ``attached/`` are symlinks into ``/iam/groups``, ``/iam/users``,
+  ``/iam/policies`` and, for a policy AWS manages (its ARN says so: ``arn:aws:iam::aws:policy/...``),
+  ``/iam/aws-policies``. ``ln -s ../../../policies/<p> <p>``, ``ln -s ../../../aws-policies/<p> <p>``,
+  ``ln -s ../../../groups/<g> <g>`` (in a user's ``groups/``) or ``ln -s ../../../users/<u> <u>`` (in a
+  group's ``members/``) is Attach{...}Policy or AddUserToGroup, nothing when already there (another
+  target or name is EINVAL, a policy, group or user not listed ENOENT); ``rm`` is Detach{...}Policy or
+  RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount, and a membership on
+  both sides (the user's ``groups/``, the group's ``members/``): the next ``ls`` of either shows it
+  without asking IAM again.
 * AWS managed policies (ListPolicies Scope=AWS: some 1,300 in AWS, 1,582 in moto, two pages) are in
   ``/iam/.aws-policies``, which ``/iam`` does not list; ``/iam/aws-policies`` is a symlink to it. So
   ``ls /iam/aws-policies/`` and ``cat /iam/aws-policies/ReadOnlyAccess/document.json`` read them on
@@ -97,7 +102,8 @@ PRINCIPALS = ("users", "roles", "groups")
 POLICIES = ("policies", AWS)
 CHILDREN = {"users": ("info.json", "policies", "groups", "attached", "access-keys"),
             "roles": ("info.json", "trust.json", "policies", "attached"),
-            "groups": ("info.json", "policies", "attached"), "policies": ("info.json", "document.json", "versions"),
+            "groups": ("info.json", "policies", "attached", "members"),
+            "policies": ("info.json", "document.json", "versions"),
             AWS: ("info.json", "document.json", "versions")}
 
 
@@ -109,12 +115,15 @@ class Links(NamedTuple):
     add: str
     remove: str
     ref: str    # the call's parameter naming the target (and the listed entry's field holding it)
+    reverse: str = ""  # the target's directory of links back (a membership is listed on both sides)
 
 
 LINKS = {"attached": Links("ListAttached{}Policies", "PolicyName", ("policies", "aws-policies"), "Attach{}Policy",
                            "Detach{}Policy", "PolicyArn"),
          "groups": Links("ListGroupsForUser", "GroupName", ("groups",), "AddUserToGroup", "RemoveUserFromGroup",
-                         "GroupName")}
+                         "GroupName", reverse="members"),
+         "members": Links("GetGroup", "UserName", ("users",), "AddUserToGroup", "RemoveUserFromGroup", "UserName",
+                          reverse="groups")}
 
 
 def kind_of(linked_to: str) -> str:
@@ -351,7 +360,8 @@ class Inline(OwnCalls):
 
 
 class LinkListing(OwnCalls):
-    """A principal's attached policies (ListAttached{...}Policies) or a user's groups (ListGroupsForUser)."""
+    """A principal's attached policies (ListAttached{...}Policies), a user's groups (ListGroupsForUser) or a
+    group's members (GetGroup)."""
 
     def __init__(self, ctx: Any, sub: str, noun: str, kind: str, name: str) -> None:
         spec = LINKS[sub]
@@ -359,6 +369,8 @@ class LinkListing(OwnCalls):
         self.sub, self.owner_kind, self.owner = sub, kind, name
 
     def from_details(self) -> Optional[Listing]:
+        if self.sub == "members":
+            return None  # (the groups' details do not name members)
         if self.sub == "groups":
             return view(self.ctx, "users", self.owner, "groups", lambda d: {
                 g: {"GroupName": g} for g in d.get("GroupList") or []})
@@ -546,7 +558,8 @@ class Info(Thing, File):
 
 
 class LinksDir(ListedDir):
-    """``groups/`` or ``attached/``: a symlink per group or attached policy; ``ln -s`` links, ``rm`` unlinks."""
+    """``groups/``, ``members/`` or ``attached/``: a symlink per group, member or attached policy; ``ln -s``
+    links, ``rm`` unlinks."""
     child = LINK
 
     def listed(self) -> Listed:
@@ -557,8 +570,8 @@ class LinksDir(ListedDir):
         return LINKS[self.params["sub"]]
 
     def named(self, target: str) -> Optional[tuple[str, str]]:
-        """(the directory, the policy or group) ``target`` names, when it is a link as awsfs shows it
-        (``../../../<policies, aws-policies or groups>/<name>``)."""
+        """(the directory, the policy, group or user) ``target`` names, when it is a link as awsfs shows it
+        (``../../../<policies, aws-policies, groups or users>/<name>``)."""
         for to in self.spec.to:
             start = f"../../../{to}/"
             rest = target[len(start):] if target.startswith(start) else ""
@@ -589,18 +602,33 @@ class LinksDir(ListedDir):
         links, ref = self.links(), self.spec.ref
         listed = links.lookup(name, f"{self.path}/{name}")
         to = policy_dir(listed[ref]) if ref == "PolicyArn" else self.spec.to[0]
-        return self.linking(self.spec.remove, name, listed, -1, kind_of(to), verify=lambda: all(
-            e[ref] != listed[ref] for _, e in links.fetch_page(None)[0]))  # (one page holds them all)
+
+        def gone() -> bool:
+            token = None
+            while True:
+                entries, token = links.fetch_page(token)
+                if any(e[ref] == listed[ref] for _, e in entries):
+                    return False
+                if not token:
+                    return True
+        return self.linking(self.spec.remove, name, listed, -1, kind_of(to), verify=gone)
 
     def linking(self, op: str, name: str, linked: dict, by: int, kind: str, **more: Any) -> list[Mutation]:
         """``op`` on this link to a thing of ``kind``, written through to the listing here and to the
-        policy's AttachmentCount."""
+        policy's AttachmentCount; a membership also to the other side's listing (the group's members,
+        the user's groups)."""
         spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, kind)
-
-        stale = (self.params["kind"], kind)  # the owner's links, the policy's AttachmentCount
+        kinds = (self.params["kind"], kind)  # the owner's links, the policy's AttachmentCount
+        other = LinkListing(self.ctx, spec.reverse, KINDS[kind][0], kind, name) if spec.reverse else None
+        me = self.entry() if other else None  # (as the other side lists it: ListUsers' or ListGroups' entry)
 
         def done(resp: dict) -> None:
-            forget_details(self.ctx, *stale)
+            forget_details(self.ctx, *kinds)
+            if other is not None:
+                if by > 0:
+                    other.put(owner, me)
+                else:
+                    other.drop(owner)
             if by > 0:
                 links.put(name, linked)
             else:
@@ -610,7 +638,8 @@ class LinksDir(ListedDir):
             if it and it["Arn"] == linked["PolicyArn"] and "AttachmentCount" in it:
                 targets.put(name, {**it, "AttachmentCount": it["AttachmentCount"] + by})
         return [Mutation("iam", R, op.format(self.noun), {f"{self.noun}Name": owner, spec.ref: linked[spec.ref]},
-                         [links.key(), targets.key(), *[Details(self.ctx, k).key() for k in stale if k in DETAILS]],
+                         [links.key(), targets.key(), *([other.key()] if other else []),
+                          *[Details(self.ctx, k).key() for k in kinds if k in DETAILS]],
                          f"{op.format(self.noun)} {self.noun.lower()} {owner}, "
                          f"{KINDS[kind][0].lower()} {name}", update=done, overrides=FULL, **more)]
 
@@ -963,7 +992,7 @@ REQUIRED = {**{("iam", op): (key,) for op, key in (
     ("ListPolicyVersions", "Versions"), ("GetRole", "Role"), ("GetPolicy", "Policy"),
     ("GetPolicyVersion", "PolicyVersion"), ("CreatePolicyVersion", "PolicyVersion"),
     ("ListAccessKeys", "AccessKeyMetadata"), ("GetAccessKeyLastUsed", "AccessKeyLastUsed"),
-    ("GetAccountAuthorizationDetails", "IsTruncated"))},
+    ("GetAccountAuthorizationDetails", "IsTruncated"), ("GetGroup", "Users"))},
     **{("iam", f"Get{k}Policy"): ("PolicyDocument",) for k in ("User", "Role", "Group")}}
 
 ROUTES = [
@@ -983,6 +1012,8 @@ ROUTES = [
     ("/iam/{kind}/{name}/attached/{link}", only(MemberLink, PRINCIPALS, sub="attached")),
     ("/iam/{kind}/{name}/groups", only(LinksDir, ("users",), sub="groups")),
     ("/iam/{kind}/{name}/groups/{link}", only(MemberLink, ("users",), sub="groups")),
+    ("/iam/{kind}/{name}/members", only(LinksDir, ("groups",), sub="members")),
+    ("/iam/{kind}/{name}/members/{link}", only(MemberLink, ("groups",), sub="members")),
     ("/iam/{kind}/{name}/access-keys", only(KeysDir, ("users",))),
     ("/iam/{kind}/{name}/access-keys/{file}", only(KeyFile, ("users",))),
 ]
