@@ -809,7 +809,6 @@ def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, w
     users = len(ifs.listdir("/iam/users"))
     assert spent.pop("iam:GetAccountAuthorizationDetails") == 4  # users, roles, groups, policies: a page each
     assert spent.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
-    assert spent.pop("iam:GetGroup") == len(ifs.listdir("/iam/groups"))  # members/: one each
     keys = sum(len(iam.list_access_keys(UserName=n)["AccessKeyMetadata"]) for n in ifs.listdir("/iam/users"))
     assert spent.pop("iam:GetAccessKeyLastUsed", 0) == keys
     assert spent == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
@@ -820,7 +819,7 @@ def test_grep_r_of_iam_costs_a_few_pages_not_a_call_per_document(ifs, make_fs, w
     assert seen[f"/iam/policies/{p}/document.json"] == shown(DOC)
     assert not [k for k in seen if "aws-policies" in k]  # behind a link: not followed
     assert ifs.listdir(f"/iam/users/{u}/groups") == [g] and ifs.listdir(f"/iam/roles/{r}/attached") == [p]
-    assert ifs.listdir(f"/iam/groups/{g}/members") == [u]
+    assert ifs.listdir(f"/iam/groups/{g}/members") == [u]  # (from the users' details: no GetGroup above)
     assert ifs.readlink(f"/iam/users/{u}/attached/{p}") == f"../../../policies/{p}"
     # what another mount reads one by one is what the details gave, byte for byte
     other = make_fs(regions=["us-east-1"])
@@ -882,6 +881,44 @@ def test_failing_details_fall_back_to_one_by_one_and_are_not_asked_for_each_file
     assert "iam:ListUserPolicies" in spent_since(ifs, before) and "iam:GetUserPolicy" in spent_since(ifs, before)
     assert asked == [["User"]]  # tried once, then left alone for a while (kit.PREFETCH_PAUSE)
     assert read(ifs, "/.awsfs/errors") == b""  # a way of reading that failed, not a failure of a file
+
+
+def test_a_process_reading_many_groups_gets_their_members_from_the_users_details(ifs, make_fs, world, iam,
+                                                                                  newcomer, unique):
+    import os
+    u, g, n = world["user"], world["group"], newcomer
+    ifs.caller_pid = lambda: os.getpid()  # one process, as grep -r /iam/groups is
+    before = dict(ifs.aws.calls)
+    walk(ifs, "/iam/groups")
+    seen = {name: sorted(ifs.listdir(f"/iam/groups/{name}/members")) for name in ifs.listdir("/iam/groups")}
+    assert spent_since(ifs, before) == {"iam:ListGroups": 1, "iam:GetAccountAuthorizationDetails": 2}  # Group, User
+    assert seen[g] == [u]
+    other = make_fs(regions=["us-east-1"])  # another mount, one by one: a GetGroup per group, the same members
+    other.router = ifs.router
+    assert {name: sorted(other.listdir(f"/iam/groups/{name}/members")) for name in seen} == seen
+    assert other.aws.calls["iam:GetGroup"] == len(seen)
+
+    ifs.symlink(f"/iam/groups/{g}/members/{n}", f"../../../users/{n}")  # written through to the details too
+    assert sorted(ifs.listdir(f"/iam/groups/{g}/members")) == sorted([u, n])
+    assert ifs.listdir(f"/iam/users/{n}/groups") == [g]
+    assert read(ifs, f"/iam/groups/{g}/policies/{world['inline']}.json") == shown(DOC)  # (the details are kept)
+    assert spent_since(ifs, before) == {"iam:ListGroups": 1, "iam:GetAccountAuthorizationDetails": 2,
+                                        "iam:ListUsers": 1, "iam:AddUserToGroup": 1}  # (ln -s: is the user there?)
+    ifs.unlink(f"/iam/users/{n}/groups/{g}")
+    assert ifs.listdir(f"/iam/groups/{g}/members") == [u] and ifs.listdir(f"/iam/users/{n}/groups") == []
+    assert spent_since(ifs, before)["iam:GetAccountAuthorizationDetails"] == 2 and members_of(iam, g) == [u]
+
+    late = unique("late")  # a group made since the details were read, with a member: asked alone
+    iam.create_group(GroupName=late)
+    iam.add_user_to_group(GroupName=late, UserName=n)
+    try:
+        ifs.cache.invalidate(iam_service.things(ifs.ctx, "groups").key())  # (listed anew: it knows the group)
+        before = dict(ifs.aws.calls)
+        assert ifs.listdir(f"/iam/groups/{late}/members") == [n]
+        assert spent_since(ifs, before) == {"iam:ListGroups": 1, "iam:GetGroup": 1}
+    finally:
+        iam.remove_user_from_group(GroupName=late, UserName=n)
+        iam.delete_group(GroupName=late)
 
 
 def test_the_details_are_read_page_by_page(ifs, world):

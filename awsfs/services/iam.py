@@ -20,13 +20,15 @@
   or has made ten calls for one kind's things one by one (``cat /iam/users/*/policies/*.json``), gets
   the rest from GetAccountAuthorizationDetails with that kind's Filter (User, Role, Group,
   LocalManagedPolicy; 1,000 a page): every principal's inline policies with their documents, its
-  attached policies and groups, every policy's versions with their documents. So ``grep -r /iam``
-  costs the four listings, one details page per kind per 1,000 things, one GetGroup per group
-  (``members/``), and (no batch exists for them) one ListAccessKeys per user and one
-  GetAccessKeyLastUsed per key; ``ls`` and ``cat`` of one thing by another process cost what they
-  did. The details are kept like any listing (the cache's TTL) and dropped by every change made
-  here; a thing they do not know (made since) is asked for alone; when they fail, the process
-  reads one by one (and does not try again for a while).
+  attached policies and groups, every policy's versions with their documents. A group's members
+  come from the users' details (each user's GroupList), for a group the groups' details know: a
+  process reading many groups asks for the users' details (if it has not) rather than a GetGroup
+  per group. So ``grep -r /iam`` costs the four listings, one details page per kind per 1,000
+  things, and (no batch exists for them) one ListAccessKeys per user and one GetAccessKeyLastUsed
+  per key; ``ls`` and ``cat`` of one thing by another process cost what they did. The details are
+  kept like any listing (the cache's TTL) and dropped by every change made here but a membership
+  (written through to the user's GroupList); a thing they do not know (made since) is asked for
+  alone; when they fail, the process reads one by one (and does not try again for a while).
 * Sizes are honest: every file is rendered whole for ``stat`` (the documents and metadata are
   small), so ``ls -l`` shows the bytes ``cat`` reads; that is why ``ls -l policies/`` reads its
   documents (one call each, or the details) and ``ls -l access-keys/`` asks each key's last use.
@@ -50,8 +52,8 @@
   group's ``members/``) is Attach{...}Policy or AddUserToGroup, nothing when already there (another
   target or name is EINVAL, a policy, group or user not listed ENOENT); ``rm`` is Detach{...}Policy or
   RemoveUserFromGroup. Written through: the links, a policy's AttachmentCount, and a membership on
-  both sides (the user's ``groups/``, the group's ``members/``): the next ``ls`` of either shows it
-  without asking IAM again.
+  both sides (the user's ``groups/``, the group's ``members/``, the user's GroupList in the details):
+  the next ``ls`` of either shows it without asking IAM again.
 * AWS managed policies (ListPolicies Scope=AWS: some 1,300 in AWS, 1,582 in moto, two pages) are in
   ``/iam/.aws-policies``, which ``/iam`` does not list; ``/iam/aws-policies`` is a symlink to it. So
   ``ls /iam/aws-policies/`` and ``cat /iam/aws-policies/ReadOnlyAccess/document.json`` read them on
@@ -232,9 +234,14 @@ def reading_many(ctx: Any, kind: str) -> bool:
         return False
     with _readers_lock:
         seen = _readers.get(who)
-    failed = _failed.get(who, None)
     return bool(seen and time.monotonic() - seen[0] <= WALK_SECONDS and seen[1] >= ONE_BY_ONE) and \
-        not (failed and time.monotonic() - failed < kit.PREFETCH_PAUSE)
+        not failed_lately(ctx, kind)
+
+
+def failed_lately(ctx: Any, kind: str) -> bool:
+    """Whether the details of ``kind`` failed for the calling process a moment ago (not asked again yet)."""
+    failed = _failed.get(_reader(ctx, kind), None)
+    return bool(failed and time.monotonic() - failed < kit.PREFETCH_PAUSE)
 
 
 class Details(Listed):
@@ -254,32 +261,39 @@ class Details(Listed):
         return e.get(self.field) or e["Arn"].rpartition("/")[2]  # (moto's Policies have no PolicyName)
 
 
-def details(ctx: Any, kind: str, name: str) -> Optional[dict]:
-    """What GetAccountAuthorizationDetails says of ``name`` (a user, role, group, or policy of the
-    account's own), when it is at hand: cached, or fetched whole (a few pages) for a process that
-    reads many things of the kind. None: ask the thing's own calls (also when the details fail, or do
-    not know ``name``: made since)."""
+def account_details(ctx: Any, kind: str, reader: str = "") -> Optional[Listing]:
+    """The details of ``kind``, whole, when they are at hand: cached, or fetched (a few pages) for a
+    process that reads many things of the kind (of ``reader``'s kind when given: a group's members
+    are in the users' details). None: ask each thing's own calls (also when the details fail)."""
+    reader = reader or kind
     if kind not in DETAILS:
         return None
     whole = Details(ctx, kind)
     listing = whole.cached()
     if listing is None or not listing.complete:
-        if not reading_many(ctx, kind):
+        if not reading_many(ctx, reader) or failed_lately(ctx, kind):
             return None
         try:
             listing = whole.search(None)
         except NotNow:
             return None  # (attributes sent with a listing: no call now)
         except FsError as e:
-            who = _reader(ctx, kind)
-            _failed.put(who, None, time.monotonic())
+            _failed.put(_reader(ctx, kind), None, time.monotonic())
             log.info("account details failed; reading one by one", extra={
                 "event": "prefetch", "path": f"/iam/{kind}", "errno": errno.errorcode.get(e.errno or 0, ""),
                 "reason": e.reason})
             return None
-    if reading_many(ctx, kind):
-        walked(ctx, kind)  # (a long walk goes on being one)
-    return listing.get(name)
+    if reading_many(ctx, reader):
+        walked(ctx, reader)  # (a long walk goes on being one)
+    return listing
+
+
+def details(ctx: Any, kind: str, name: str) -> Optional[dict]:
+    """What GetAccountAuthorizationDetails says of ``name`` (a user, role, group, or policy of the
+    account's own), when the details are at hand (:func:`account_details`). None: ask the thing's own
+    calls (also when the details fail, or do not know ``name``: made since)."""
+    listing = account_details(ctx, kind)
+    return None if listing is None else listing.get(name)
 
 
 class Whole(Listing):
@@ -312,6 +326,46 @@ def forget_details(ctx: Any, *kinds: str) -> list[tuple]:
     if keys:
         ctx.cache.invalidate(*keys)
     return keys
+
+
+MEMBER_FIELDS = ("Path", "UserName", "UserId", "Arn", "CreateDate")  # a member as GetGroup lists it
+
+
+def members(ctx: Any, group: str) -> Optional[Listing]:
+    """A group's members from the users' details (each user's GroupList: the groups' details do not
+    name members): for a process reading many groups, a page per 1,000 users for every group's
+    ``members/``, not one GetGroup each. None (GetGroup is asked): no details at hand, or a group
+    the groups' details do not know (made since)."""
+    if details(ctx, "groups", group) is None:
+        return None
+    users = account_details(ctx, "users", reader="groups")
+    if users is None:
+        return None
+    token = (users, users.version)  # (a membership written through changes the version)
+    index = _views.get((id(ctx), "users", ":members"), token)
+    if index is None:
+        index = {}
+        for name, user in users.all().items():
+            for g in user.get("GroupList") or []:
+                index.setdefault(g, {})[name] = {k: user[k] for k in MEMBER_FIELDS if k in user}
+        _views.put((id(ctx), "users", ":members"), token, index)
+    key = (id(ctx), "groups", group, "members")
+    kept = _views.get(key, token)
+    if kept is None:
+        kept = _views.put(key, token, Whole(index.get(group, {})))
+    return kept
+
+
+def joined(ctx: Any, user: str, group: str, by: int) -> None:
+    """A membership made (``by`` +1) or ended (-1) here, written through to the users' details (the
+    user's GroupList); dropped when they do not hold the user."""
+    listing = Details(ctx, "users").cached()
+    entry = listing and listing.get(user)
+    if not entry:
+        forget_details(ctx, "users")
+        return
+    groups = [g for g in entry.get("GroupList") or [] if g != group]
+    listing.put(user, {**entry, "GroupList": groups + [group] if by > 0 else groups})
 
 
 class OwnCalls(Listed):
@@ -370,7 +424,7 @@ class LinkListing(OwnCalls):
 
     def from_details(self) -> Optional[Listing]:
         if self.sub == "members":
-            return None  # (the groups' details do not name members)
+            return members(self.ctx, self.owner)
         if self.sub == "groups":
             return view(self.ctx, "users", self.owner, "groups", lambda d: {
                 g: {"GroupName": g} for g in d.get("GroupList") or []})
@@ -616,15 +670,18 @@ class LinksDir(ListedDir):
     def linking(self, op: str, name: str, linked: dict, by: int, kind: str, **more: Any) -> list[Mutation]:
         """``op`` on this link to a thing of ``kind``, written through to the listing here and to the
         policy's AttachmentCount; a membership also to the other side's listing (the group's members,
-        the user's groups)."""
+        the user's groups) and the users' details (its GroupList; nothing else in the details changes)."""
         spec, owner, links, targets = self.spec, self.params["name"], self.links(), things(self.ctx, kind)
         kinds = (self.params["kind"], kind)  # the owner's links, the policy's AttachmentCount
         other = LinkListing(self.ctx, spec.reverse, KINDS[kind][0], kind, name) if spec.reverse else None
         me = self.entry() if other else None  # (as the other side lists it: ListUsers' or ListGroups' entry)
 
         def done(resp: dict) -> None:
-            forget_details(self.ctx, *kinds)
-            if other is not None:
+            if other is None:
+                forget_details(self.ctx, *kinds)
+            else:
+                user, group = (owner, name) if self.params["kind"] == "users" else (name, owner)
+                joined(self.ctx, user, group, by)
                 if by > 0:
                     other.put(owner, me)
                 else:
