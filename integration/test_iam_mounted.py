@@ -148,6 +148,51 @@ def test_ln_s_attaches_and_joins_rm_detaches_and_leaves(mount_awsfs, world, boto
         iam.delete_group(GroupName=g)
 
 
+def test_a_group_s_members_by_ls_ln_s_readlink_and_rm(mount_awsfs, world, boto):
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    u, g = world["user"], f"it-members-{world['role'][8:]}"
+    other = f"{u}-2"
+    iam.create_group(GroupName=g)
+    iam.create_user(UserName=other)
+    iam.add_user_to_group(GroupName=g, UserName=other)
+
+    def held():
+        return sorted(x["UserName"] for x in iam.get_group(GroupName=g)["Users"])
+    try:
+        d, groups = f"iam/groups/{g}/members", f"iam/users/{u}/groups"
+        assert f"{other} -> ../../../users/{other}" in mnt.sh(f"ls -l {d}").stdout
+        assert mnt.sh(f"ls {groups}").stdout == ""
+        before = mnt.status()["aws_calls"]
+        mnt.sh(f"ln -s ../../../users/{u} {d}/{u}")
+        assert held() == sorted([u, other])
+        assert mnt.sh(f"readlink {d}/{u}").stdout == f"../../../users/{u}\n"
+        assert f"{u} -> ../../../users/{u}" in mnt.sh(f"ls -l {d}").stdout
+        assert f"{g} -> ../../../groups/{g}" in mnt.sh(f"ls -l {groups}").stdout  # the other side, at once
+        assert spent(mnt, before) == {"iam:AddUserToGroup": 1}
+        assert mnt.sh(f"cat {d}/{u}/policies/inline.json").stdout == shown(DOC)  # through the link
+        before = mnt.status()["aws_calls"]
+        mnt.sh(f"rm {groups}/{g}")  # and back, from the user's side
+        assert held() == [other] and mnt.sh(f"ls {d}").stdout == f"{other}\n"
+        mnt.sh(f"rm {d}/{other}")
+        assert held() == [] and mnt.sh(f"ls {d}").stdout == ""
+        assert spent(mnt, before) == {"iam:RemoveUserFromGroup": 2}
+        assert mnt.errors() == ""
+
+        r1 = mnt.sh(f"ln -s ../../../users/{u} {d}/someone", check=False)  # not named after its user
+        r2 = mnt.sh(f"ln -s ../../../users/nobody {d}/nobody", check=False)
+        r3 = mnt.sh(f"rm {d}/{u}", check=False)  # not a member
+        assert r1.returncode == 1 and "Invalid argument" in r1.stderr
+        assert r2.returncode == 1 and "No such file or directory" in r2.stderr
+        assert r3.returncode == 1 and "No such file or directory" in r3.stderr
+        assert f"link someone points at user {u}" in mnt.errors() and held() == []
+        assert spent(mnt, before) == {"iam:RemoveUserFromGroup": 2}  # (refused before any call)
+    finally:
+        for x in iam.get_group(GroupName=g)["Users"]:
+            iam.remove_user_from_group(GroupName=g, UserName=x["UserName"])
+        iam.delete_group(GroupName=g)
+        iam.delete_user(UserName=other)
+
+
 def test_access_keys_by_ls_cat_sed_echo_and_rm(mount_awsfs, world, boto):
     iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
     u = world["user"]
@@ -236,22 +281,29 @@ def test_aws_policies_are_read_by_name_not_by_grep_r_and_attach_with_ln_s(mount_
 
 
 def test_grep_r_of_iam_is_a_few_pages_of_account_details(mount_awsfs, world, boto):
-    mnt = mount_awsfs(regions="us-east-1")
-    u, p = world["user"], world["policy"]
-    before = mnt.status()["aws_calls"]
-    found = mnt.sh("grep -rl s3:GetObject iam").stdout.split()
-    assert f"iam/users/{u}/policies/inline.json" in found and f"iam/policies/{p}/document.json" in found
-    assert f"iam/policies/{p}/versions/v1.json" in found and not [f for f in found if "aws-policies" in f]
-    spent_now = spent(mnt, before)
-    users = len(mnt.sh("ls iam/users").stdout.split())
-    kinds = [k for k in ("users", "roles", "groups", "policies") if mnt.sh(f"ls iam/{k}").stdout]
-    assert spent_now.pop("iam:GetAccountAuthorizationDetails") == len(kinds)  # a page for each kind walked into
-    assert spent_now.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
-    keys = sum(len(boto("iam").list_access_keys(UserName=n)["AccessKeyMetadata"])
-               for n in mnt.sh("ls iam/users").stdout.split())
-    assert spent_now.pop("iam:GetAccessKeyLastUsed", 0) == keys
-    assert spent_now == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
-    before = mnt.status()["aws_calls"]
-    assert mnt.sh(f"cat iam/users/{u}/policies/inline.json").stdout == shown(DOC)  # cached: no call
-    assert spent(mnt, before) == {}
-    assert mnt.errors() == ""
+    iam, mnt = boto("iam"), mount_awsfs(regions="us-east-1")
+    u, p, g = world["user"], world["policy"], f"it-grep-{world['role'][8:]}"
+    iam.create_group(GroupName=g)  # its members/ come from the users' details: no GetGroup
+    iam.add_user_to_group(GroupName=g, UserName=u)
+    try:
+        before = mnt.status()["aws_calls"]
+        found = mnt.sh("grep -rl s3:GetObject iam").stdout.split()
+        assert f"iam/users/{u}/policies/inline.json" in found and f"iam/policies/{p}/document.json" in found
+        assert f"iam/policies/{p}/versions/v1.json" in found and not [f for f in found if "aws-policies" in f]
+        spent_now = spent(mnt, before)
+        users = len(mnt.sh("ls iam/users").stdout.split())
+        kinds = [k for k in ("users", "roles", "groups", "policies") if mnt.sh(f"ls iam/{k}").stdout]
+        assert spent_now.pop("iam:GetAccountAuthorizationDetails") == len(kinds)  # a page for each kind walked into
+        assert spent_now.pop("iam:ListAccessKeys") == users  # (IAM has no batch for them)
+        keys = sum(len(iam.list_access_keys(UserName=n)["AccessKeyMetadata"])
+                   for n in mnt.sh("ls iam/users").stdout.split())
+        assert spent_now.pop("iam:GetAccessKeyLastUsed", 0) == keys
+        assert spent_now == {"iam:ListUsers": 1, "iam:ListRoles": 1, "iam:ListGroups": 1, "iam:ListPolicies": 1}
+        before = mnt.status()["aws_calls"]
+        assert mnt.sh(f"cat iam/users/{u}/policies/inline.json").stdout == shown(DOC)  # cached: no call
+        assert f"iam/groups/{g}/members/{u}\n" in mnt.sh("find iam -type l").stdout  # (all of it, cached)
+        assert spent(mnt, before) == {}
+        assert mnt.errors() == ""
+    finally:
+        iam.remove_user_from_group(GroupName=g, UserName=u)
+        iam.delete_group(GroupName=g)
