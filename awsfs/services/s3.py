@@ -276,6 +276,9 @@ class Walk:
         #: delimited page, and the cache's epoch before the page that showed them first
         self.open: dict[str, tuple[dict, int]] = {}
         self.target, self.got = "", None
+        self.served = 0       # requests answered
+        #: the next page, asked for while the command goes through what it has (once it is a walk)
+        self.ahead: Optional[concurrent.futures.Future] = None
 
     def serve(self, objects: Objects) -> Optional[Listing]:
         """The listing of ``objects``'s directory made from the flat listing, or None."""
@@ -295,13 +298,40 @@ class Walk:
             if q in self.open:  # the flat listing ended inside it
                 self._close(q)
             got, self.target, self.got = self.got, "", None
+            self.served += 1
+            if self.served >= 2 and not self.done and self.ahead is None:
+                self._ask_ahead()
             return got if got is not None else self._listing(q, {})
 
-    def _page(self) -> None:
+    def _ask(self, token: Any) -> tuple[dict, Any, int]:
         epoch = self.ctx.cache.epoch()
         params = {"Bucket": self.bucket, "Prefix": self.top, "MaxKeys": PAGE,
                   **({"StartAfter": self.after} if self.after else {})}
-        page, self.token = self.ctx.aws.page("s3", self.region, "ListObjectsV2", self.token, params)
+        page, token = self.ctx.aws.page("s3", self.region, "ListObjectsV2", token, params)
+        return page, token, epoch
+
+    def _ask_ahead(self) -> None:
+        """Ask for the next page now (only the call: it is read into listings by the request that
+        needs it, in its own context). A page ahead that failed is asked again by that request."""
+        ahead, token = concurrent.futures.Future(), self.token
+
+        def run() -> None:
+            try:
+                ahead.set_result(self._ask(token))
+            except BaseException as e:  # noqa: BLE001 - handed to the request that needs the page
+                ahead.set_exception(e)
+        threading.Thread(target=contextvars.copy_context().run, args=(run,), name="awsfs-s3-walk-ahead",
+                         daemon=True).start()
+        self.ahead = ahead
+
+    def _page(self) -> None:
+        asked, self.ahead = self.ahead, None
+        try:
+            page, self.token, epoch = asked.result() if asked is not None else self._ask(self.token)
+        except FsError:
+            if asked is None:
+                raise
+            page, self.token, epoch = self._ask(self.token)
         for o in page.get("Contents", []):
             key = o["Key"]
             for prefix in reversed([p for p in self.open if not key.startswith(p)]):
