@@ -172,6 +172,23 @@ class Tmux:
     def kill(self) -> None:
         self("kill-server", check=False)
 
+    def nano_replace_all(self, old: str, new: str, shown: str) -> None:
+        """In nano: replace every ``old`` with ``new`` (^\\, then All), until ``shown`` is on screen."""
+        for keys, wanted in ((["C-\\"], "Search (to replace)"), (["C-u"], ""), (["-l", old], f": {old}"),
+                             (["Enter"], "Replace with"), (["C-u"], ""), (["-l", new], f": {new}"),
+                             (["Enter"], "Replace this instance"), (["a"], shown)):
+            self.keys(*keys)
+            if wanted:
+                self.wait(wanted)
+
+    def nano_save(self) -> str:
+        """In nano: ^O and Enter; the screen once nano has written the file or failed to."""
+        self.keys("C-o")
+        self.wait("File Name to Write")
+        self.keys("Enter")
+        wait_for(lambda: "Wrote" in self.screen() or "Error" in self.screen(), what="nano to try the save")
+        return self.screen()
+
 
 @pytest.fixture
 def ddb_table(boto, unique):

@@ -161,16 +161,8 @@ def test_nano_in_tmux_saves_an_object_in_place_and_keeps_its_content_type(mount_
     ed = Tmux(mnt.p(f"s3/{b}/site"), "nano index.html")
     try:
         ed.wait("hello red world", "nano to show the object")
-        for keys, shown in ((["C-\\"], "Search (to replace)"), (["-l", "red"], "Search (to replace): red"),
-                            (["Enter"], "Replace with"), (["-l", "green"], "Replace with: green"),
-                            (["Enter"], "Replace this instance"), (["a"], "hello green")):
-            ed.keys(*keys)
-            ed.wait(shown)
-        ed.keys("C-o")
-        ed.wait("File Name to Write")
-        ed.keys("Enter")
-        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to save")
-        assert "Wrote" in ed.screen(), ed.screen()
+        ed.nano_replace_all("red", "green", "hello green")
+        assert "Wrote" in ed.nano_save(), ed.screen()
         ed.keys("C-x")
         wait_for(lambda: not ed.alive(), what="nano to exit")
     finally:

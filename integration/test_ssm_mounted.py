@@ -214,16 +214,8 @@ def test_nano_save_in_tmux(mount_awsfs, params, boto):
     ed = Tmux(mnt.p(d), "nano greeting")
     try:
         ed.wait("hello red world", "nano to show the value")
-        for keys, shown in ((["C-\\"], "Search (to replace)"), (["-l", "red"], "Search (to replace): red"),
-                            (["Enter"], "Replace with"), (["-l", "green"], "Replace with: green"),
-                            (["Enter"], "Replace this instance"), (["a"], "hello green")):
-            ed.keys(*keys)
-            ed.wait(shown)
-        ed.keys("C-o")
-        ed.wait("File Name to Write", "the write prompt")
-        ed.keys("Enter")
-        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to save")
-        assert "Wrote" in ed.screen(), ed.screen()
+        ed.nano_replace_all("red", "green", "hello green")
+        assert "Wrote" in ed.nano_save(), ed.screen()
         ed.keys("C-x")
         wait_for(lambda: not ed.alive(), what="nano to exit")
     finally:

@@ -195,36 +195,19 @@ def test_nano_save_in_tmux(mnt, ddb_table, boto):
     t = ddb_table([{"id": "doc", "color": "red", "size": Decimal(3)}])
     d = f"dynamo/{R}/{t}"
 
-    def replace(old: str, new: str, shown: str) -> None:
-        ed.keys("C-\\")                                   # search and replace
-        ed.wait("Search (to replace)")
-        ed.keys("C-u")                                     # (clear a remembered search)
-        ed.keys("-l", old)
-        ed.keys("Enter")
-        ed.wait("Replace with")
-        ed.keys("C-u")
-        ed.keys("-l", new)
-        ed.keys("Enter")
-        ed.wait("Replace this instance")
-        ed.keys("a")                                       # All
-        ed.wait(shown, "the edit")
-        ed.keys("C-o")
-        ed.wait("File Name to Write")
-        ed.keys("Enter")
-        wait_for(lambda: "Wrote" in ed.screen() or "Error" in ed.screen(), what="nano to try the save")
-
     ed = Tmux(mnt.p(d), "nano doc.json")
     try:
         ed.wait('"color": "red"', "nano to show the item")
-        replace("red", "green", '"color": "green"')
-        assert "Wrote" in ed.screen(), ed.screen()
+        ed.nano_replace_all("red", "green", '"color": "green"')
+        assert "Wrote" in ed.nano_save(), ed.screen()
         wait_for(lambda: (get(boto, t, {"id": "doc"}) or {}).get("color") == "green", timeout=5,
                  what="DynamoDB to hold the change")
         assert mnt.errors() == ""
 
         # a second edit breaks the JSON: nano shows the error and DynamoDB keeps the first save
-        replace('"size": 3', '"size": 3,', '"size": 3,')  # a trailing comma
-        assert "Error writing" in ed.screen() and "Invalid argument" in ed.screen(), ed.screen()
+        ed.nano_replace_all('"size": 3', '"size": 3,', '"size": 3,')  # a trailing comma
+        screen = ed.nano_save()
+        assert "Error writing" in screen and "Invalid argument" in screen, screen
         ed.keys("C-x")
         ed.wait("Save modified buffer", "nano to ask about the unsaved buffer")
         ed.keys("n")

@@ -501,6 +501,13 @@ class Thing:
     def check(self) -> None:
         self.entry()
 
+    def file_stem(self, pattern: "re.Pattern[str]", absent: str) -> str:
+        """The name of this ``<name>.json`` file, or ENOENT when no such thing could have it."""
+        name = stem(self.params["file"])
+        if not pattern.fullmatch(name):
+            raise enoent(self.path, absent)
+        return name
+
     @property
     def by_aws(self) -> bool:
         """Whether this is a policy AWS manages (read-only: EROFS to every change)."""
@@ -792,10 +799,7 @@ class PolicyDoc(Thing, Document):
 
 class InlinePolicy(PolicyDoc):
     def policy(self) -> str:
-        name = stem(self.params["file"])
-        if not NAME.fullmatch(name):
-            raise enoent(self.path, "no such inline policy (a file here is <policy name>.json)")
-        return name
+        return self.file_stem(NAME, "no such inline policy (a file here is <policy name>.json)")
 
     def doc(self) -> dict:
         return self.inline().lookup(self.policy(), self.path)
@@ -860,10 +864,7 @@ class KeyFile(Thing, Document):
     what, service_name = "access key", "IAM"
 
     def key_id(self) -> str:
-        key = stem(self.params["file"])
-        if not KEY_ID.fullmatch(key):
-            raise enoent(self.path, "no such access key (a file here is <access key id>.json)")
-        return key
+        return self.file_stem(KEY_ID, "no such access key (a file here is <access key id>.json)")
 
     def listed(self) -> dict:
         return self.keys().lookup(self.key_id(), self.path)
