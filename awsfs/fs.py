@@ -443,7 +443,7 @@ class Filesystem:
             return self.open(path, flags | os.O_TRUNC)
         whiteout = self.overlay.whiteout_of(path)
         if parent.is_scratch(name):
-            local = LocalFile(Spool(), time.time())
+            local = LocalFile(Spool(), time.time(), max_bytes=getattr(parent, "scratch_bytes", SCRATCH_MAX))
         else:
             if whiteout is None and self._exists_remote(path):
                 return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
@@ -548,7 +548,7 @@ class Filesystem:
         """Refuse, at the first write past it, a file larger than its kind allows: nothing is
         buffered beyond the limit (memory stays bounded whatever is written)."""
         node = h.node if h.local is None or h.local.node is not None else None
-        limit = node.max_bytes if node is not None else SCRATCH_MAX
+        limit = node.max_bytes if node is not None else h.local.max_bytes if h.local is not None else SCRATCH_MAX
         if size > limit:
             what = "this file" if node is None else ("a value" if node.line_value else "this file")
             h.refused = InputError(errno.EFBIG, f"{what} holds at most {limit:,} bytes; this content is not saved "

@@ -138,6 +138,7 @@ class LocalFile:
     opens: int = 0
     refused: Optional[FsError] = None  # a write to it was refused: it is never committed
     saved: bool = False                # pending: committed at least once
+    max_bytes: int = 64 << 20          # scratch: what it may hold (its directory's ``scratch_bytes``)
 
 
 @dataclass

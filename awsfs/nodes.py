@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .transaction import Mutation
 
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
+           "is_tool_temp",
            "Version", "render_json", "shown"]
 
 _SCRATCH = re.compile(r"""(
@@ -40,6 +41,22 @@ def is_tool_scratch(name: str) -> bool:
     a leading dot (escaped as %2E in real names), a trailing ``~``, vim's write probe, sed's temp."""
     return (_vim_probe(name) or name.startswith(".") or name.endswith("~")
             or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name)))
+
+
+def _random(suffix: str) -> bool:
+    """mkstemp's six letters and digits: of two kinds at least (``Ab3dEf``, not ``backup``), so a
+    real name is not taken for a tool's temp; a temp that happens to look real is saved, not lost."""
+    return sum(any(test(c) for c in suffix) for test in (str.islower, str.isupper, str.isdigit)) >= 2
+
+
+def is_tool_temp(name: str) -> bool:
+    """The temp names where every other name is real, a leading dot included (S3 keys): vim's swap
+    files, write probe and backups (``x~``), ``sed -i``'s ``sedXXXXXX`` and rsync's ``.x.XXXXXX``.
+    ``.htaccess``, ``.env.local`` or ``db.bak`` are objects like any other."""
+    if _vim_probe(name) or name.endswith("~") or re.fullmatch(r"\..+\.sw[a-z]x?", name):
+        return True
+    m = re.fullmatch(r"sed([A-Za-z0-9]{6})|\..+\.([A-Za-z0-9]{6})", name)
+    return m is not None and _random(m.group(1) or m.group(2))
 
 
 def is_editor_scratch(name: str) -> bool:

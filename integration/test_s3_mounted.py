@@ -246,6 +246,41 @@ def test_rm_r_mv_mkdir_rmdir_tar_and_rsync(mount_awsfs, bucket, boto, tmp_path):
     assert mnt.errors() == ""
 
 
+def test_dot_files_are_objects_and_tools_temps_stay_in_the_mount(mount_awsfs, bucket, boto, tmp_path):
+    """.htaccess, .gitignore or .well-known/ are S3 objects like any other; only editors' and
+    tools' temp names (vim's .x.swp and x~, sed's and rsync's mkstemp names) stay local."""
+    b = bucket()
+    mnt = mount_awsfs(regions=R)
+    site = tmp_path / "site"
+    (site / ".well-known").mkdir(parents=True)
+    (site / ".gitignore").write_text("*.log\n")
+    (site / ".well-known" / "security.txt").write_text("Contact: ops@example.com\n")
+    (site / "db.bak").write_text("backup\n")
+    subprocess.run(["tar", "-C", str(site), "-cf", str(tmp_path / "site.tar"), "."], check=True)
+    mnt.sh(f"cp {site}/.gitignore s3/{b}/.htaccess && mkdir s3/{b}/t && tar -C s3/{b}/t -xf {tmp_path}/site.tar")
+    mnt.sh(f"rsync -a {site}/ s3/{b}/r/ && sed -i 's/log/tmp/' s3/{b}/r/.gitignore && /bin/echo A=1 > s3/{b}/.env")
+    keys = sorted(o["Key"] for o in boto("s3", R).list_objects_v2(Bucket=b)["Contents"])
+    assert keys == [".env", ".htaccess", "r/.gitignore", "r/.well-known/security.txt", "r/db.bak",
+                    "t/.gitignore", "t/.well-known/security.txt", "t/db.bak"]
+    assert body(boto, b, "r/.gitignore") == b"*.tmp\n" and body(boto, b, ".env") == b"A=1\n"
+    assert mnt.errors() == ""
+
+
+def test_rsync_and_sed_i_of_a_file_bigger_than_a_scratch_file_elsewhere(mount_awsfs, bucket, boto, tmp_path):
+    """rsync's and sed's temps in a bucket hold what an object may (on local disk), not 64 MB."""
+    b = bucket()
+    mnt = mount_awsfs(regions=R)
+    big = b"".join(b"line %08d\n" % i for i in range(6_600_000))  # 92 MB
+    (tmp_path / "big.txt").write_bytes(big)
+    r = mnt.sh(f"rsync {tmp_path}/big.txt s3/{b}/big.txt", check=False)
+    assert r.returncode == 0, r.stderr
+    assert hashlib.sha256(body(boto, b, "big.txt")).digest() == hashlib.sha256(big).digest()
+    r = mnt.sh(f"sed -i 's/^line 00000000$/first/' s3/{b}/big.txt", check=False)
+    assert r.returncode == 0, r.stderr
+    assert body(boto, b, "big.txt")[:16] == b"first\nline 00000"
+    assert mnt.errors() == ""
+
+
 def test_rm_r_deletes_a_directory_in_batches_and_rm_ri_one_by_one(mount_awsfs, bucket, boto):
     """rm -r's first unlink in a directory sends the others it will ask for in one DeleteObjects;
     rm -i (which may say no to any of them) gets one DeleteObject per yes."""

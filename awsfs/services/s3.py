@@ -47,7 +47,7 @@ from ..cache import Memo
 from ..caller import removes_tree
 from ..errors import FsError, InputError
 from ..kit import Collection, Document
-from ..nodes import DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_scratch, render_json
+from ..nodes import DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_temp, render_json
 from ..transaction import Mutation
 
 ROOT, REGIONAL = "s3", False
@@ -480,6 +480,9 @@ class PrefixDir(Dir):
     """A bucket's top (``key`` "") or a prefix: it exists while objects are below it."""
 
     listed = False  #: its parent's listing shows it (it exists: nothing to ask)
+    #: a tool's temp here (rsync's, sed's) becomes an object when renamed: as big as one may be
+    #: (it is spooled to local disk)
+    scratch_bytes = 5 << 40
     absent = False  #: nothing is there (mkdir may make it: a local directory)
 
     def prefix(self) -> str:
@@ -524,8 +527,10 @@ class PrefixDir(Dir):
         return list(self.entries_from(0))
 
     def is_scratch(self, name: str) -> bool:
-        """Editors' and tools' temp names no object has here (``x~``, ``.x.swp``, ``sedXXXXXX``)."""
-        return is_tool_scratch(name) and not isinstance(find(self.ctx, self.params["bucket"], self.key_of(name)), dict)
+        """Editors' and tools' temp names no object has here (``x~``, ``.x.swp``, ``sedXXXXXX``,
+        ``.x.XXXXXX``): they stay in the mount, and a rename onto a real name saves them. Other
+        names, ``.htaccess`` too, are objects."""
+        return is_tool_temp(name) and not isinstance(find(self.ctx, self.params["bucket"], self.key_of(name)), dict)
 
     def key_of(self, name: str) -> str:
         return self.prefix() + name
@@ -536,7 +541,7 @@ class PrefixDir(Dir):
         return ObjectFile(self.ctx, f"{self.path}/{name}", bucket=self.params["bucket"], key=self.key_of(name))
 
     def allows_mkdir(self, name: str) -> bool:
-        return not unfit(name) and not is_tool_scratch(name)
+        return not unfit(name) and not is_tool_temp(name)
 
     def plan_unlink(self, name: str) -> list[Mutation]:
         key = self.key_of(name)
