@@ -138,9 +138,12 @@ class Prediction:
     """What an action must do: ``outcome`` (OK or an errno), the operations it surely sends
     (``ops``; ``write`` is the one that changes AWS) and ``apply(model)`` for its effect."""
 
-    def __init__(self, outcome, ops=(), write=None, apply=None):
+    def __init__(self, outcome, ops=(), write=None, apply=None, already=False):
         self.outcome, self.ops, self.write = outcome, set(ops), write
         self.apply = apply or (lambda m: None)
+        #: AWS already holds what is written: a write whose outcome was unknown is looked up and
+        #: found done, whatever the fault was
+        self.already = already
 
 
 class Model:
@@ -244,7 +247,7 @@ class ItemTable(RuleBasedStateMachine):
         if cur == n:
             # AWS already holds what is saved (someone made the same change; an editor putting
             # its backup back): no conflict, the put changes nothing
-            return Prediction(OK, ["GetItem", "PutItem"], "PutItem", saved)
+            return Prediction(OK, ["GetItem", "PutItem"], "PutItem", saved, already=True)
         if cur != base:
             # changed or deleted since this process read it (behind awsfs's back, or by the
             # other process's save, mv or rm): refused, the other change kept
@@ -286,7 +289,7 @@ class ItemTable(RuleBasedStateMachine):
                     self.model = after  # reading that there is nothing is a reading too
             return
         op, kind = fault.op, fault.kind
-        may_apply = op == pred.write and kind in AFTER
+        may_apply = op == pred.write and (kind in AFTER or pred.already)
         if err is None:
             # only a change that reached AWS and was then looked up can succeed under a lasting fault
             assert may_apply, f"succeeded under {fault}"
