@@ -273,3 +273,30 @@ def test_a_change_in_aws_is_read_whole_once_the_cache_expires(mount_awsfs, ddb_t
     time.sleep(0.5)  # awsfs's cache has expired; what the kernel was told has not
     assert json.loads(m.sh(f"cat {p}").stdout)["v"] == longer
     assert json.loads(m.sh(f"cat {p}").stdout)["v"] == longer
+
+
+def test_status_read_in_pieces_while_calls_are_made_is_one_consistent_rendering(mnt):
+    """The counts in /.awsfs/status change with every AWS call: an open reads one rendering of
+    it, so a reader taking it 50 bytes at a time never gets a total that is not its map's sum."""
+    import threading
+    stop = threading.Event()
+
+    def churn() -> None:  # an AWS call each time round
+        while not stop.is_set():
+            with open(mnt.p(".awsfs/ctl"), "w") as c:
+                c.write("refresh ec2\n")
+            os.listdir(mnt.p("ec2/us-east-1/instances"))
+    t = threading.Thread(target=churn, daemon=True)
+    t.start()
+    torn = []
+    try:
+        for _ in range(150):
+            with open(mnt.p(".awsfs/status"), "rb", buffering=0) as f:
+                raw = b"".join(iter(lambda: f.read(50), b""))
+            d = json.loads(raw)
+            if sum(d["aws_calls"].values()) != d["aws_calls_total"]:
+                torn.append(d["aws_calls_total"])
+    finally:
+        stop.set()
+        t.join(timeout=10)
+    assert torn == []

@@ -46,6 +46,19 @@ class Status(File):
     def content(self) -> bytes:
         return render_json(status(self.ctx))
 
+    def reader(self) -> File:
+        """One rendering per open: a reader reading it in pieces never gets halves of two (the
+        counts change all the time; the JSON would not parse)."""
+        return Rendered(self.ctx, self.path, data=self.content())
+
+
+class Rendered(File):
+    """What a file held when it was opened."""
+    volatile = True
+
+    def content(self) -> bytes:
+        return self.params["data"]
+
 
 class Errors(File):
     volatile = True
