@@ -410,10 +410,11 @@ class Filesystem:
             return self._add_handle(Handle(node, path, b"", None, writing=True))
         trunc = bool(flags & os.O_TRUNC)
         current, spool = self._copy(node, trunc)
-        # the writer's base: what it reads through this handle (O_RDWR), else what this process
+        # the writer's base: what it reads through this handle (O_RDWR, O_APPEND), else what this process
         # (or its session) last read at this path (an editor read it earlier and now writes it
         # whole; `cp`/`>` after a `cat`), else what AWS has now (a writer that never read it)
-        reads_here = (flags & os.O_ACCMODE) == os.O_RDWR and not trunc
+        # (an O_APPEND writer's bytes go after what this handle copied now: that is its base)
+        reads_here = ((flags & os.O_ACCMODE) == os.O_RDWR or bool(flags & os.O_APPEND)) and not trunc
         base = current if reads_here else (self.overlay.base_for(path, self.reader()) or current)
         return self._add_handle(Handle(node, path, spool, base, writing=True, dirty=trunc), flags)
 

@@ -589,3 +589,17 @@ def test_mv_above_copyobjects_limit_copies_in_parts_keeps_settings_and_is_estale
     assert e.value.errno == errno.ESTALE
     assert get(boto, b, "moved.bin") == b"theirs" * (2 << 20) and get(boto, b, "again.bin") is None
     assert boto("s3").list_multipart_uploads(Bucket=b).get("Uploads", []) == []  # the failed copy was aborted
+
+
+def test_an_append_after_a_change_elsewhere_goes_after_what_s3_holds_now(s3fs, boto, bucket):
+    b = bucket()
+    put(boto, b, "log.txt", b"one\n")
+    s3fs.caller_pid = lambda: 7_000_004
+    assert read(s3fs, f"/s3/{b}/log.txt") == b"one\n"      # this process read it, long ago
+    put(boto, b, "log.txt", b"one\ntwo\n")                # someone else appended meanwhile
+    s3fs.refresh(f"/s3/{b}")
+    fh = s3fs.open(f"/s3/{b}/log.txt", os.O_WRONLY | os.O_APPEND)
+    s3fs.write(f"/s3/{b}/log.txt", b"three\n", 0, fh)      # (O_APPEND: at the end, whatever the offset)
+    s3fs.flush(f"/s3/{b}/log.txt", fh)
+    s3fs.release(f"/s3/{b}/log.txt", fh)
+    assert get(boto, b, "log.txt") == b"one\ntwo\nthree\n"
