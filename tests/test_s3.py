@@ -254,7 +254,10 @@ def test_the_versions_of_an_object_are_listed_and_readable_in_a_hidden_place(s3f
     assert [read(s3fs, f"{d}/{i}") for i in ids] == [b"v0\n", b"v1\n", b"v2\n"]
     assert s3fs.getattr(f"{d}/{ids[0]}").size == 3
     assert ".versions" not in s3fs.listdir(f"/s3/{b}")        # hidden: find and grep -r stay out of it
-    assert s3fs.listdir(f"/s3/{b}/.versions") == s3fs.listdir(f"/s3/{b}/.versions/docs") == []  # on the way
+    assert s3fs.listdir(f"/s3/{b}/.versions") == ["docs"]                  # on the way: the bucket's names
+    assert sorted(s3fs.listdir(f"/s3/{b}/.versions/docs")) == ["a.txt", "a.txt.bak"]
+    save(s3fs, f"/s3/{b}/docs/a.txt", b"v3\n")                             # a save through the mount:
+    assert len(s3fs.listdir(d)) == 4                                         # one more version, at once
     with pytest.raises(FsError) as e:
         save(s3fs, f"{d}/{ids[0]}", b"x")
     assert e.value.errno in (errno.EACCES, errno.EROFS, errno.EPERM)

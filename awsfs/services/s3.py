@@ -451,6 +451,7 @@ def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
     new object shows the directories it is in. A directory whose last object went stays listed,
     empty, until rmdir (as tools expect: mv and rm -r remove the files, then the directory)."""
     end_walks(ctx, bucket)
+    ctx.cache.invalidate((ROOT, bucket, "@versions", key))  # (a versioned bucket: one more version)
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     objects.put(name, entry) if entry is not None else objects.drop(name)
@@ -1098,7 +1099,7 @@ def versions_node(ctx: Any, path: str, bucket: str, key: str) -> Node:
 
 class VersionsDir(Dir):
     """``.versions/<key>/``: the key's versions; ``.versions/`` and ``.versions/<prefix>/`` (on the
-    way to a key, for the kernel looks each part up) list nothing."""
+    way to a key, for the kernel looks each part up) list the names the bucket has there."""
 
     def listing(self) -> Any:
         return Versions(self.ctx, self.params["bucket"], self.params["key"]).listing()
@@ -1116,7 +1117,12 @@ class VersionsDir(Dir):
             raise enoent(self.path, "no versions of such an object")
 
     def entries(self) -> list[tuple[str, Any]]:
-        return [(vid, FILE) for vid in self.listing().all()] if self.params["key"] else []
+        if self.listing().has_entries() if self.params["key"] else False:
+            return [(vid, FILE) for vid in self.listing().all()]
+        # on the way: the names the bucket has here, each a way on (to a key's versions, or further)
+        key = self.params["key"]
+        names = Objects(self.ctx, self.params["bucket"], key + "/" if key else "").listing().all()
+        return [(name, DIR) for name in names]
 
 
 class VersionFile(Listed):
