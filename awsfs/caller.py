@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-__all__ = ["killed", "named_from", "removes_tree"]
+__all__ = ["named_from", "removes_tree"]
 
 
 def _argv(pid: int) -> list[str]:
@@ -93,20 +93,3 @@ def removes_tree(pid: int, path: str) -> bool:
             return True
     return False
 
-
-PF_EXITING = 0x4  # linux/sched.h: the task is exiting (its files are being closed)
-
-
-def killed(pid: int) -> int:
-    """The signal that killed ``pid``'s process, when a request comes from it as it dies (its
-    files closed by the kernel on the way out: ``kill -9``, Ctrl-C); else 0. A writer that dies
-    so did not finish what it was writing. /proc/PID/stat: flags (field 9) and exit_code (52)."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        flags, code = int(fields[6]), int(fields[49])
-    except (OSError, IndexError, ValueError):
-        return 0
-    return code & 0x7F if flags & PF_EXITING else 0

@@ -10,7 +10,6 @@ import hashlib
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import uuid
 
@@ -280,33 +279,6 @@ def test_rsync_and_sed_i_of_a_file_bigger_than_a_scratch_file_elsewhere(mount_aw
     assert r.returncode == 0, r.stderr
     assert body(boto, b, "big.txt")[:16] == b"first\nline 00000"
     assert mnt.errors() == ""
-
-
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
-def test_a_writer_killed_midway_saves_nothing(mount_awsfs, bucket, boto, how):
-    """The kernel closes a killed writer's files (a flush like any close): awsfs tells it from a
-    close by its exit (a signal) and saves nothing: the old object stays, the parts sent early are
-    aborted, a new name is not made, and the errors file says why."""
-    b = bucket({"data/big.bin": b"old content\n"})
-    mnt = mount_awsfs(regions=R)
-    for key in ("data/big.bin", "data/new.bin"):
-        # (cat dies of the signal; a program that handles it and then closes its file, as Python
-        # and dd do on SIGINT, closes like one that is done: that is saved, see the README)
-        sent = calls(mnt, "UploadPart")
-        p = subprocess.Popen(["sh", "-c", f"exec cat /dev/urandom > {q(mnt.p(f's3/{b}/{key}'))}"])
-        wait_for(lambda: calls(mnt, "UploadPart") >= sent + 2 or p.poll() is not None, timeout=30,
-                 what="parts to go up while the writer writes")
-        assert p.poll() is None
-        p.send_signal(getattr(signal, how))
-        p.wait(timeout=30)
-        wait_for(lambda: boto("s3", R).list_multipart_uploads(Bucket=b).get("Uploads", []) == [], timeout=10,
-                 what="the early upload to be aborted")
-        assert body(boto, b, "data/big.bin") == b"old content\n"
-        assert body(boto, b, "data/new.bin") is None
-        assert "killed" in mnt.errors() and key in mnt.errors()
-    assert calls(mnt, "CompleteMultipartUpload") == 0 and calls(mnt, "PutObject") == 0
-    assert sorted(mnt.sh(f"ls s3/{b}/data").stdout.split()) == ["big.bin"]
-    assert mnt.sh(f"cat s3/{b}/data/big.bin").stdout == "old content\n"
 
 
 def test_rm_r_deletes_a_directory_in_batches_and_rm_ri_one_by_one(mount_awsfs, bucket, boto):
