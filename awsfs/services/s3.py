@@ -299,6 +299,8 @@ class Walk:
                 self._close(q)
             got, self.target, self.got = self.got, "", None
             self.served += 1
+            if self.done:
+                self.ended = True  # all it listed is published: a directory made since is listed on its own
             if self.served >= 2 and not self.done and self.ahead is None:
                 self._ask_ahead()
             return got if got is not None else self._listing(q, {})
@@ -366,6 +368,8 @@ class Walk:
         listing = self._listing(prefix, page)
         if prefix == self.target:
             self.got = listing
+        if self.ended:
+            return  # a write since (end_walks): this page may be older than it
         self.ctx.cache.put_if_unchanged(Objects(self.ctx, self.bucket, prefix).key(), listing, epoch)
 
     def _give_up(self, q: str) -> Optional[Listing]:
@@ -451,7 +455,9 @@ def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
     new object shows the directories it is in. A directory whose last object went stays listed,
     empty, until rmdir (as tools expect: mv and rm -r remove the files, then the directory)."""
     end_walks(ctx, bucket)
-    ctx.cache.invalidate((ROOT, bucket, "@versions", key))  # (a versioned bucket: one more version)
+    versions = (ROOT, bucket, "@versions", key)
+    if ctx.cache.peek((*versions, Versions.name)) is not None:  # (a versioned bucket: one more version)
+        ctx.cache.invalidate(versions)
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     objects.put(name, entry) if entry is not None else objects.drop(name)
@@ -1027,7 +1033,9 @@ class ObjectFile(Listed, Document):
             batch = [{"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": n + 1, "CopySource": source,
                       "CopySourceIfMatch": e["ETag"], "CopySourceRange": f"bytes={at}-{min(at + step, size) - 1}"}
                      for n, at in enumerate(range(0, size, step))]
-            answers = self.aws.call_many("s3", region, "UploadPartCopy", batch)
+            answers = []
+            for first in range(0, len(batch), PARTS_AT_ONCE):  # (the shared pool serves other saves too)
+                answers += self.aws.call_many("s3", region, "UploadPartCopy", batch[first:first + PARTS_AT_ONCE])
             now = self.aws.call("s3", self.region(), "HeadObject", **source)["ETag"]
             if now != e["ETag"]:  # (S3 checks each range's CopySourceIfMatch; a lenient endpoint may not)
                 raise FsError(errno.ESTALE, m.conflict)
