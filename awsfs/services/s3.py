@@ -1125,7 +1125,7 @@ class VersionsDir(Dir):
             raise enoent(self.path, "no versions of such an object")
 
     def entries(self) -> list[tuple[str, Any]]:
-        if self.listing().has_entries() if self.params["key"] else False:
+        if self.params["key"] and self.listing().has_entries():
             return [(vid, FILE) for vid in self.listing().all()]
         # on the way: the names the bucket has here, each a way on (to a key's versions, or further)
         key = self.params["key"]
