@@ -319,7 +319,7 @@ class Follow:
         self.offsets: list[int] = []      # each stretch's offset (for bisect)
         self.size = 0
         self.next = start                 # the position AWS is asked from next
-        self.polled = 0.0
+        self.polled = float("-inf")  # (never: the first size asks, however long the machine has been up)
         self._hash: Any = None            # the last stretch's digest, as it grows
 
     def append(self, window: Memo, chunk: bytes, start: Any, most: int) -> None:
@@ -549,7 +549,7 @@ class StreamFile(Growing):
                          update=lambda resp: self.ask_again())]
 
     def ask_again(self) -> None:
-        self.follow().polled = 0.0  # the next size asks AWS: the writer's own event shows
+        self.follow().polled = float("-inf")  # the next size asks AWS: the writer's own event shows
 
     def plan(self, base: Optional[bytes], new: bytes) -> list[Mutation]:
         """A new stream (``touch``, or lines written to a name that is not one): CreateLogStream,
