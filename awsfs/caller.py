@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-__all__ = ["named_from", "removes_tree"]
+__all__ = ["named_from", "removes_tree", "temp_maker"]
 
 
 def _argv(pid: int) -> list[str]:
@@ -93,3 +93,22 @@ def removes_tree(pid: int, path: str) -> bool:
             return True
     return False
 
+
+
+_TEMP_MAKERS = {"sed": "sed", "gsed": "sed", "rsync": "rsync"}
+
+
+def temp_maker(pid: int) -> str:
+    """``"sed"`` when process ``pid`` is ``sed -i``, ``"rsync"`` when it is an rsync that writes
+    through temps (not ``--inplace``/``--append``), else ``""``: the programs whose mkstemp names
+    (``sedXXXXXX``, ``.name.XXXXXX``) are temps. Anyone else creating such a name means it."""
+    if pid <= 0:
+        return ""
+    argv = _argv(pid)
+    tool = _TEMP_MAKERS.get(os.path.basename(argv[0])) if argv else None
+    if tool == "sed":
+        return tool if any(a == "--in-place" or a.startswith("--in-place=") or
+                           (a.startswith("-") and not a.startswith("--") and "i" in a) for a in argv[1:]) else ""
+    if tool == "rsync":
+        return "" if any(a in ("--inplace", "--append", "--append-verify") for a in argv[1:]) else tool
+    return ""

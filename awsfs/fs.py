@@ -718,7 +718,7 @@ class Filesystem:
         parent, name = self._parent(new)
         local = self.overlay.files.get(old)
         if local is not None:
-            if parent.is_scratch(name):
+            if parent.is_scratch_target(name):
                 with self.overlay.lock:
                     self.overlay.files[new] = self.overlay.files.pop(old)
                 return
@@ -733,7 +733,7 @@ class Filesystem:
             raise FsError(errno.EXDEV, f"{old}: moving this copies then deletes")
         if not src.writable or src.ctl:
             raise FsError(errno.EACCES, f"{old}: cannot be renamed")
-        if parent.is_scratch(name):
+        if parent.is_scratch_target(name):
             # an editor's backup: a local copy; the original stays in AWS (see handles.Overlay).
             # It keeps the original's mtime, as rename does: put back after a failed save, the
             # file shows the mtime the editor last saw

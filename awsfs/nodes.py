@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Dir", "File", "Link", "Listing", "Node", "StaticDir", "enoent", "is_editor_scratch", "is_tool_scratch",
            "is_tool_temp",
-           "Version", "render_json", "shown"]
+           "mkstemp_maker", "Version", "render_json", "shown"]
 
 _SCRATCH = re.compile(r"""(
     \..*\.sw[a-z]x? |                     # vim swap files (and its .swpx probe)
@@ -43,20 +43,21 @@ def is_tool_scratch(name: str) -> bool:
             or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name)))
 
 
-def _random(suffix: str) -> bool:
-    """mkstemp's six letters and digits: of two kinds at least (``Ab3dEf``, not ``backup``), so a
-    real name is not taken for a tool's temp; a temp that happens to look real is saved, not lost."""
-    return sum(any(test(c) for c in suffix) for test in (str.islower, str.isupper, str.isdigit)) >= 2
-
-
 def is_tool_temp(name: str) -> bool:
-    """The temp names where every other name is real, a leading dot included (S3 keys): vim's swap
-    files, write probe and backups (``x~``), ``sed -i``'s ``sedXXXXXX`` and rsync's ``.x.XXXXXX``.
-    ``.htaccess``, ``.env.local`` or ``db.bak`` are objects like any other."""
-    if _vim_probe(name) or name.endswith("~") or re.fullmatch(r"\..+\.sw[a-z]x?", name):
-        return True
-    m = re.fullmatch(r"sed([A-Za-z0-9]{6})|\..+\.([A-Za-z0-9]{6})", name)
-    return m is not None and _random(m.group(1) or m.group(2))
+    """Editors' temp names where every other name is real, a leading dot included (S3 keys): vim's
+    swap files, write probe and backups (``x~``). ``.htaccess``, ``.env.local`` or ``db.bak`` are
+    objects like any other; for tools' mkstemp names see :func:`mkstemp_maker`."""
+    return _vim_probe(name) or name.endswith("~") or re.fullmatch(r"\..+\.sw[a-z]x?", name) is not None
+
+
+def mkstemp_maker(name: str) -> str:
+    """The program whose mkstemp temps have the shape of ``name``: ``"sed"`` (``sed -i``'s
+    ``sedXXXXXX``), ``"rsync"`` (``.x.XXXXXX``), or ``""``. Such a name is a temp only when that
+    program makes it (:func:`awsfs.caller.temp_maker`): made by anyone else, ``.env.stage1`` or
+    ``sedentary`` are real names."""
+    if re.fullmatch(r"sed[A-Za-z0-9]{6}", name):
+        return "sed"
+    return "rsync" if re.fullmatch(r"\..+\.[A-Za-z0-9]{6}", name) else ""
 
 
 def is_editor_scratch(name: str) -> bool:
@@ -111,6 +112,11 @@ class Dir(Node):
     def is_scratch(self, name: str) -> bool:
         """Whether ``name`` is a local scratch file here (editor temp files); never reaches AWS."""
         return False
+
+    def is_scratch_target(self, name: str) -> bool:
+        """Whether a rename onto ``name`` keeps the file local (an editor's backup of what it
+        edits); the names of :meth:`is_scratch` unless a directory says otherwise."""
+        return self.is_scratch(name)
 
     def child_for_create(self, name: str) -> "File":
         """The writable node a new file called ``name`` would become (it need not exist yet)."""

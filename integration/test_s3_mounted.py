@@ -247,22 +247,32 @@ def test_rm_r_mv_mkdir_rmdir_tar_and_rsync(mount_awsfs, bucket, boto, tmp_path):
 
 
 def test_dot_files_are_objects_and_tools_temps_stay_in_the_mount(mount_awsfs, bucket, boto, tmp_path):
-    """.htaccess, .gitignore or .well-known/ are S3 objects like any other; only editors' and
-    tools' temp names (vim's .x.swp and x~, sed's and rsync's mkstemp names) stay local."""
+    """.htaccess, .gitignore or .well-known/ are S3 objects like any other; only editors' temp
+    names (vim's .x.swp and x~) and the mkstemp names of sed -i and rsync, made by them, stay
+    local: .env.stage1 or sedentary made by cp, tar or rsync are objects."""
     b = bucket()
     mnt = mount_awsfs(regions=R)
     site = tmp_path / "site"
     (site / ".well-known").mkdir(parents=True)
+    (site / ".config.Xy12ab").mkdir()
     (site / ".gitignore").write_text("*.log\n")
     (site / ".well-known" / "security.txt").write_text("Contact: ops@example.com\n")
     (site / "db.bak").write_text("backup\n")
+    (site / ".env.stage1").write_text("STAGE=1\n")            # the shape of rsync's temps
+    (site / ".config.Xy12ab" / "sedentary").write_text("sit\n")  # the shape of sed's
     subprocess.run(["tar", "-C", str(site), "-cf", str(tmp_path / "site.tar"), "."], check=True)
     mnt.sh(f"cp {site}/.gitignore s3/{b}/.htaccess && mkdir s3/{b}/t && tar -C s3/{b}/t -xf {tmp_path}/site.tar")
     mnt.sh(f"rsync -a {site}/ s3/{b}/r/ && sed -i 's/log/tmp/' s3/{b}/r/.gitignore && /bin/echo A=1 > s3/{b}/.env")
+    mnt.sh(f"cp {site}/.env.stage1 s3/{b}/.cfg.Ab12cd && sed -i 's/sit/stand/' s3/{b}/r/.config.Xy12ab/sedentary")
     keys = sorted(o["Key"] for o in boto("s3", R).list_objects_v2(Bucket=b)["Contents"])
-    assert keys == [".env", ".htaccess", "r/.gitignore", "r/.well-known/security.txt", "r/db.bak",
-                    "t/.gitignore", "t/.well-known/security.txt", "t/db.bak"]
+    tree = [".config.Xy12ab/sedentary", ".env.stage1", ".gitignore", ".well-known/security.txt", "db.bak"]
+    assert keys == [".cfg.Ab12cd", ".env", ".htaccess", *(f"r/{k}" for k in tree), *(f"t/{k}" for k in tree)]
     assert body(boto, b, "r/.gitignore") == b"*.tmp\n" and body(boto, b, ".env") == b"A=1\n"
+    assert body(boto, b, "r/.config.Xy12ab/sedentary") == b"stand\n"
+    assert body(boto, b, "r/.env.stage1") == body(boto, b, ".cfg.Ab12cd") == b"STAGE=1\n"
+    r = mnt.sh(f"rsync -a --inplace {site}/.env.stage1 s3/{b}/in/", check=False)  # --inplace: no temp
+    assert r.returncode == 0, r.stderr
+    assert body(boto, b, "in/.env.stage1") == b"STAGE=1\n"
     assert mnt.errors() == ""
 
 

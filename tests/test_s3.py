@@ -2,12 +2,14 @@
 import errno
 import hashlib
 import os
+import subprocess
 import time
 
 import pytest
 
 from awsfs.errors import FsError
-from helpers import create, read, save
+from awsfs.services import s3
+from helpers import create, read, save, spent_since
 
 W = os.O_WRONLY
 R = "us-east-1"
@@ -606,3 +608,85 @@ def test_an_append_after_a_change_elsewhere_goes_after_what_s3_holds_now(s3fs, b
     s3fs.flush(f"/s3/{b}/log.txt", fh)
     s3fs.release(f"/s3/{b}/log.txt", fh)
     assert get(boto, b, "log.txt") == b"one\ntwo\nthree\n"
+
+
+@pytest.fixture
+def program():
+    """A running process whose command line is ``argv`` (a shell under that name, waiting): what
+    awsfs reads from /proc to tell sed's and rsync's temps."""
+    procs = []
+
+    def start(*argv):
+        p = subprocess.Popen([argv[0], "-c", "sleep 60; :", *argv[1:]], executable="/bin/sh")
+        procs.append(p)
+        for _ in range(200):  # (until its command line shows: the exec may still be going on)
+            with open(f"/proc/{p.pid}/cmdline", "rb") as f:
+                if f.read().startswith(argv[0].encode() + b"\0"):
+                    return p.pid
+            time.sleep(0.01)
+        raise AssertionError(f"{argv} did not start")
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_mkstemp_shaped_names_are_temps_only_when_sed_or_rsync_makes_them(s3fs, boto, bucket, program):
+    b = bucket()
+    d = f"/s3/{b}"
+    create(s3fs, f"{d}/.env.stage1", b"A=1\n")           # by cp (not sed, not rsync): real names
+    create(s3fs, f"{d}/sedentary", b"s\n")
+    assert get(boto, b, ".env.stage1") == b"A=1\n" and get(boto, b, "sedentary") == b"s\n"
+
+    s3fs.caller_pid = lambda pid=program("rsync", "-a"): pid
+    create(s3fs, f"{d}/.env.prod.Qw12er", b"B=2\n")       # rsync's temp of .env.prod: local
+    assert get(boto, b, ".env.prod.Qw12er") is None
+    create(s3fs, f"{d}/.env.stage1.zxcvbn", b"A=2\n")     # (a temp of one letter kind too)
+    s3fs.rename(f"{d}/.env.prod.Qw12er", f"{d}/.env.prod")
+    s3fs.rename(f"{d}/.env.stage1.zxcvbn", f"{d}/.env.stage1")  # its real name has the temps' shape
+    assert get(boto, b, ".env.prod") == b"B=2\n" and get(boto, b, ".env.stage1") == b"A=2\n"
+
+    s3fs.caller_pid = lambda pid=program("rsync", "--inplace"): pid
+    create(s3fs, f"{d}/.cache.abc123", b"C\n")           # --inplace writes the real name
+    assert get(boto, b, ".cache.abc123") == b"C\n"
+
+    s3fs.caller_pid = lambda pid=program("sed", "-i"): pid
+    create(s3fs, f"{d}/sedQw12er", b"S\n")               # sed -i of sedentary
+    assert get(boto, b, "sedQw12er") is None
+    s3fs.rename(f"{d}/sedQw12er", f"{d}/sedentary")
+    assert get(boto, b, "sedentary") == b"S\n"
+    keys = sorted(o["Key"] for o in boto("s3").list_objects_v2(Bucket=b)["Contents"])
+    assert keys == [".cache.abc123", ".env.prod", ".env.stage1", "sedentary"]
+    assert sorted(s3fs.listdir(d)) == keys
+
+
+def test_an_rm_r_batch_deletes_only_what_rm_read_and_the_others_see_it_gone(s3fs, boto, bucket, monkeypatch):
+    b = bucket()
+    d = f"/s3/{b}/d"
+    for n in "abcde":
+        put(boto, b, f"d/{n}", n.encode())
+    rm, other = 7_100_001, 7_100_002
+    monkeypatch.setattr(s3, "removes_tree", lambda pid, path: pid == rm)  # (rm -r's command line: caller.py)
+    s3fs.mountpoint = "/mnt/t"
+    s3fs.caller_pid = lambda: rm
+    assert sorted(s3fs.listdir(d)) == list("abcde")       # rm reads the directory to its end
+    s3fs.caller_pid = lambda: other
+    create(s3fs, f"{d}/new", b"made after rm read it\n")
+    s3fs.caller_pid = lambda: rm
+    before = dict(s3fs.aws.calls)
+    s3fs.unlink(f"{d}/a")                                 # its first unlink: a, and b..e in one batch
+    assert spent_since(s3fs, before) == {"s3:DeleteObjects": 1, "s3:DeleteObject": 1}
+    assert sorted(o["Key"] for o in boto("s3").list_objects_v2(Bucket=b)["Contents"]) == ["d/new"]
+    s3fs.caller_pid = lambda: other
+    assert sorted(s3fs.listdir(d)) == ["new"]             # gone for everyone else at once
+    with pytest.raises(FsError) as e:
+        s3fs.getattr(f"{d}/b")
+    assert e.value.errno == errno.ENOENT
+    s3fs.refresh(d)                                       # (its listing read again meanwhile)
+    s3fs.caller_pid = lambda: rm
+    before = dict(s3fs.aws.calls)
+    for n in "bcde":                                      # rm still finds each, and its unlink is done
+        assert s3fs.getattr(f"{d}/{n}").size == 1
+        s3fs.unlink(f"{d}/{n}")
+    assert spent_since(s3fs, before).get("s3:DeleteObject", 0) == 0
+    assert s3fs.listdir(d) == ["new"] and get(boto, b, "d/new") == b"made after rm read it\n"

@@ -34,20 +34,23 @@ import collections
 import concurrent.futures
 import contextvars
 import errno
+import itertools
 import hashlib
 import mimetypes
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Optional
 
 from ..cache import Memo
-from ..caller import removes_tree
+from ..caller import removes_tree, temp_maker
 from ..errors import FsError, InputError
 from ..kit import Collection, Document
-from ..nodes import DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_temp, render_json
+from ..nodes import (DIR, FILE, Dir, File, Listing, Node, Version, enoent, is_tool_temp, mkstemp_maker,
+                     render_json)
 from ..transaction import Mutation
 
 ROOT, REGIONAL = "s3", False
@@ -248,9 +251,13 @@ WALK_IDLE = 10.0   # seconds a walk waits for its command's next directory
 WALKS_KEEP = 64
 _walks: "collections.OrderedDict[tuple, Walk]" = collections.OrderedDict()  # (mount, bucket, pid)
 _walks_lock = threading.Lock()
-_read_by = Memo(4096)  # (mount, bucket, prefix) -> the pid that read that directory to its end
+#: (mount, bucket, prefix) -> the pid that read that directory to its end: (its listing, how many
+#: entries it had then)
+_read_by = Memo(4096)
 RM_BATCH = 1000          # keys of one DeleteObjects (its most)
-_removed = Memo(20_000)  # (mount, bucket, key) -> the rm whose batch deleted it (its unlink: done)
+#: (mount, bucket, key) -> the rm whose batch deleted it: (the listing it was in, its entry). That
+#: rm's unlink of it is done at once; to everyone else it is gone.
+_removed = Memo(20_000)
 
 
 class Walk:
@@ -439,7 +446,13 @@ def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
     page of the directory ``key`` would be."""
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
-    known, value = objects.first_page().lookup(name)
+    listing = objects.first_page()
+    if _removed and (gone := _removed.peek((id(ctx), bucket, key))) is not None:  # an rm -r batch took it:
+        if gone[0] == ctx.caller_pid():   # its rm still looks it up before its unlink
+            return gone[1][1]
+        if gone[1][0]() is listing:       # the others see it gone
+            return ABSENT
+    known, value = listing.lookup(name)
     if known:
         return ABSENT if value is None else value
     try:
@@ -455,6 +468,7 @@ def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
     new object shows the directories it is in. A directory whose last object went stays listed,
     empty, until rmdir (as tools expect: mv and rm -r remove the files, then the directory)."""
     end_walks(ctx, bucket)
+    _removed.drop((id(ctx), bucket, key))  # (written again after an rm -r batch took it)
     versions = (ROOT, bucket, "@versions", key)
     if ctx.cache.peek((*versions, Versions.name)) is not None:  # (a versioned bucket: one more version)
         ctx.cache.invalidate(versions)
@@ -526,18 +540,40 @@ class PrefixDir(Dir):
 
     def entries_from(self, offset: int) -> Iterator[tuple[str, Any]]:
         # (.bucket.json is not listed: cp -r, rsync and grep -r of a bucket stay out of it)
-        for name, value in self.objects().listing().iter_from(offset):
-            yield name, (None if value is Listing.GONE else DIR if value == DIRECTORY else FILE)  # GONE keeps its slot
-        _read_by.put((id(self.ctx), self.params["bucket"], self.prefix()), self.ctx.caller_pid(), True)  # (walks)
+        listing, pid = self.objects().listing(), self.ctx.caller_pid()
+        for name, value in listing.iter_from(offset):
+            if value is Listing.GONE or _removed and self.taken_by_rm(name, listing, pid):
+                yield name, None  # (keeps its slot)
+            else:
+                yield name, DIR if value == DIRECTORY else FILE
+        # (for walks, and for rm -r: what it read is what it may delete in a batch)
+        _read_by.put((id(self.ctx), self.params["bucket"], self.prefix()), pid, (weakref.ref(listing),
+                                                                                 len(listing.names)))
+
+    def taken_by_rm(self, name: str, listing: Listing, pid: int) -> bool:
+        """Whether another command's ``rm -r`` batch deleted ``name`` of ``listing`` (it unlinks it soon)."""
+        gone = _removed.peek((id(self.ctx), self.params["bucket"], self.key_of(name)))
+        return gone is not None and gone[0] != pid and gone[1][0]() is listing
 
     def entries(self) -> list[tuple[str, Any]]:
         return list(self.entries_from(0))
 
     def is_scratch(self, name: str) -> bool:
-        """Editors' and tools' temp names no object has here (``x~``, ``.x.swp``, ``sedXXXXXX``,
-        ``.x.XXXXXX``): they stay in the mount, and a rename onto a real name saves them. Other
-        names, ``.htaccess`` too, are objects."""
-        return is_tool_temp(name) and not isinstance(find(self.ctx, self.params["bucket"], self.key_of(name)), dict)
+        """Editors' temp names (``x~``, ``.x.swp``) and the mkstemp temps of the program making one
+        (``sedXXXXXX`` by ``sed -i``, ``.x.XXXXXX`` by rsync), when no object has the name: they
+        stay in the mount, and a rename onto a real name saves them. Other names are objects,
+        ``.htaccess`` too, and so is ``.env.stage1`` made by ``cp``."""
+        maker = mkstemp_maker(name)
+        temp = is_tool_temp(name) or bool(maker) and temp_maker(self.ctx.caller_pid()) == maker
+        return temp and not self.holds(name)
+
+    def is_scratch_target(self, name: str) -> bool:
+        """sed and rsync rename their temps onto real names (``sed -i`` of ``sedentary``): only an
+        editor's backup name stays local."""
+        return is_tool_temp(name) and not self.holds(name)
+
+    def holds(self, name: str) -> bool:
+        return isinstance(find(self.ctx, self.params["bucket"], self.key_of(name)), dict)
 
     def key_of(self, name: str) -> str:
         return self.prefix() + name
@@ -553,39 +589,42 @@ class PrefixDir(Dir):
     def plan_unlink(self, name: str) -> list[Mutation]:
         key = self.key_of(name)
         pid = self.ctx.caller_pid()
-        if _removed.get((id(self.ctx), self.params["bucket"], key), pid):  # went with its command's batch:
-            _removed.drop((id(self.ctx), self.params["bucket"], key))   # now it is gone from the listing too
-            written(self.ctx, self.params["bucket"], key, None)
+        if _removed.get((id(self.ctx), self.params["bucket"], key), pid) is not None:  # its command's batch
+            written(self.ctx, self.params["bucket"], key, None)  # took it: now it is gone from the listing too
             return []
         return [*self.rm_batch(name, pid), *self.child_for_create(name).plan_delete()]
 
     def rm_batch(self, name: str, pid: int) -> list[Mutation]:
         """``rm -r`` of this directory (or one above) unlinks every object in it, one request at a
         time: its first unlink here deletes the others it will ask for in one DeleteObjects (1,000
-        keys at most; a failure is logged, and those unlinks then ask on their own). Only with a
-        complete listing, which rm has read, and never for ``rm -i``/``-I``."""
-        listing = self.objects().cached()
-        if listing is None or not listing.complete or not self.ctx.mountpoint or \
+        keys at most; a failure is logged, and those unlinks then ask on their own). Only the
+        objects rm saw when it read the directory to its end (not one made since, not one another
+        batch took), and never for ``rm -i``/``-I``."""
+        bucket, mount, prefix = self.params["bucket"], id(self.ctx), self.prefix()
+        listing, seen = self.objects().cached(), _read_by.get((mount, bucket, prefix), pid)
+        if listing is None or seen is None or seen[0]() is not listing or not self.ctx.mountpoint or \
                 not removes_tree(pid, self.ctx.mountpoint + self.path):
             return []
-        names = [n for n, v in listing.iter_from(0) if isinstance(v, dict) and n != name]
-        at = sum(1 for n in names if n < name)  # rm goes in listing order: from this name on first
-        keys = [self.key_of(n) for n in (names[at:] + names[:at])[:RM_BATCH - 1]]
-        if not keys:
+        names = [(n, v) for n, v in itertools.islice(listing.iter_from(0), seen[1])
+                 if isinstance(v, dict) and n != name and _removed.peek((mount, bucket, prefix + n)) is None]
+        at = sum(1 for n, _ in names if n < name)  # rm goes in listing order: from this name on first
+        batch = (names[at:] + names[:at])[:RM_BATCH - 1]
+        if not batch:
             return []
-        bucket, mount = self.params["bucket"], id(self.ctx)
+        ref = weakref.ref(listing)
 
         def update(resp: dict) -> None:
-            # they stay listed until rm unlinks each (as with one call each: the kernel looks a name
-            # up before unlinking it)
+            # they stay listed to rm until it unlinks each (as with one call each: the kernel looks
+            # a name up before unlinking it); to the others they are gone
             failed = {e.get("Key") for e in resp.get("Errors", [])}
-            for key in keys:
-                if key not in failed:
-                    _removed.put((mount, bucket, key), pid, True)
+            for n, entry in batch:
+                if prefix + n not in failed:
+                    _removed.put((mount, bucket, prefix + n), pid, (ref, entry))
             end_walks(self.ctx, bucket)
         return [Mutation("s3", region_of(self.ctx, bucket), "DeleteObjects",
-                         {"Bucket": bucket, "Delete": {"Objects": [{"Key": k} for k in keys], "Quiet": True}},
-                         [(ROOT, bucket)], f"delete {len(keys)} more objects of {self.path} (rm -r)",
+                         {"Bucket": bucket, "Delete": {"Objects": [{"Key": prefix + n} for n, _ in batch],
+                                                       "Quiet": True}},
+                         [(ROOT, bucket)], f"delete {len(batch)} more objects of {self.path} (rm -r)",
                          repeatable=True, ahead=True, update=update)]
 
     def plan_rmdir(self) -> list[Mutation]:
