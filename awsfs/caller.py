@@ -9,11 +9,12 @@ per call.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 import time
 
-__all__ = ["named_from", "removes_tree", "temp_maker"]
+__all__ = ["killed", "named_from", "removes_tree", "temp_maker"]
 
 
 def _argv(pid: int) -> list[str]:
@@ -112,3 +113,34 @@ def temp_maker(pid: int) -> str:
     if tool == "rsync":
         return "" if any(a in ("--inplace", "--append", "--append-verify") for a in argv[1:]) else tool
     return ""
+
+
+PF_EXITING = 0x4  # linux/sched.h: the task is exiting (its files are being closed)
+KILLED_WAIT = 0.25  # seconds a close waits to learn whether its process is dying
+_probes = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="awsfs-killed")
+
+
+def _killed(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        flags, code = int(fields[6]), int(fields[49])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return code & 0x7F if flags & PF_EXITING else 0
+
+
+def killed(pid: int) -> int:
+    """The signal that killed ``pid``'s process, when a close comes from it as it dies (the kernel
+    closing its files on the way out: ``kill -9``, Ctrl-C of ``cp``); else 0. A writer that dies so
+    did not finish what it was writing. /proc/PID/stat: flags (field 9) and exit_code (52).
+
+    Read on a thread of its own, waited for ``KILLED_WAIT`` at most: a close made by ``execve``
+    (close-on-exec, as in vim's ``:!``) holds the process's exec lock, which that read waits for,
+    until the close returns. Such a process is not dying: no answer in time is 0."""
+    if pid <= 0:
+        return 0
+    try:
+        return _probes.submit(_killed, pid).result(KILLED_WAIT)
+    except concurrent.futures.TimeoutError:
+        return 0

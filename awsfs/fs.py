@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import os
+import signal
 import stat
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from . import services
 from .aws import Aws, current_path, offline
+from .caller import killed
 from .cache import Memo
 from .context import Context, ErrorLog
 from .errors import FsError, InputError
@@ -603,7 +605,19 @@ class Filesystem:
 
     @recorded
     def flush(self, path: str, fh: int) -> None:
-        self._commit(path, self.handle(fh))
+        h = self.handle(fh)
+        if h.writing and h.refused is None and (h.dirty or h.local is not None and h.local.node is not None):
+            sig = killed(self.ctx.caller_pid())
+            if sig:  # the kernel closing a killed writer's files: what it wrote is not finished
+                h.refused = FsError(errno.EINTR, f"the writer was killed ({signal.Signals(sig).name}) before it "
+                                    "closed the file: nothing of what it wrote was saved")
+                if h.local is not None:
+                    h.local.refused = h.refused  # (renamed later, it is not saved either)
+                if h.dirty:
+                    self.ctx.errors.add(path, "close", h.refused)
+                h.dirty = False
+                return
+        self._commit(path, h)
 
     @recorded
     def fsync(self, path: str, datasync: int, fh: int) -> None:
@@ -682,7 +696,8 @@ class Filesystem:
             if done:
                 del self.overlay.files[h.path]
         if done:
-            if h.local.node.empty_ok and h.local.base is None and not h.local.data.writes and not h.local.saved:
+            if h.local.node.empty_ok and h.local.base is None and not h.local.data.writes and not h.local.saved \
+                    and h.refused is None:
                 self._create_empty(h.path, h.local.node)  # touch NEW: created once nothing can be written
             h.local.data.close()
 

@@ -10,7 +10,9 @@ import hashlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -288,6 +290,47 @@ def test_rsync_and_sed_i_of_a_file_bigger_than_a_scratch_file_elsewhere(mount_aw
     r = mnt.sh(f"sed -i 's/^line 00000000$/first/' s3/{b}/big.txt", check=False)
     assert r.returncode == 0, r.stderr
     assert body(boto, b, "big.txt")[:16] == b"first\nline 00000"
+    assert mnt.errors() == ""
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_a_writer_killed_midway_saves_nothing(mount_awsfs, bucket, boto, how):
+    """The kernel closes a killed writer's files (a flush like any close): awsfs tells it from a
+    close by its exit (a signal) and saves nothing: the old object stays, the parts sent early are
+    aborted, a new name is not made, and the errors file says why."""
+    b = bucket({"data/big.bin": b"old content\n"})
+    mnt = mount_awsfs(regions=R)
+    for key in ("data/big.bin", "data/new.bin"):
+        # (cat dies of the signal; a program that handles it and then closes its file, as Python
+        # and dd do on SIGINT, closes like one that is done: that is saved, see the README)
+        sent = calls(mnt, "UploadPart")
+        p = subprocess.Popen(["sh", "-c", f"exec cat /dev/urandom > {shlex.quote(mnt.p(f's3/{b}/{key}'))}"])
+        wait_for(lambda: calls(mnt, "UploadPart") >= sent + 2 or p.poll() is not None, timeout=30,
+                 what="parts to go up while the writer writes")
+        assert p.poll() is None
+        p.send_signal(getattr(signal, how))
+        p.wait(timeout=30)
+        wait_for(lambda: boto("s3", R).list_multipart_uploads(Bucket=b).get("Uploads", []) == [], timeout=10,
+                 what="the early upload to be aborted")
+        assert body(boto, b, "data/big.bin") == b"old content\n"
+        assert body(boto, b, "data/new.bin") is None
+        assert "killed" in mnt.errors() and key in mnt.errors()
+    assert calls(mnt, "CompleteMultipartUpload") == 0 and calls(mnt, "PutObject") == 0
+    assert sorted(mnt.sh(f"ls s3/{b}/data").stdout.split()) == ["big.bin"]
+    assert mnt.sh(f"cat s3/{b}/data/big.bin").stdout == "old content\n"
+
+
+def test_a_file_closed_by_an_exec_is_saved_and_the_exec_goes_on(mount_awsfs, bucket, boto):
+    """A file left open across execve (close-on-exec, as vim's :! children and shells' `exec`
+    make) is closed by the exec: a finished close, saved, and the exec is not held up."""
+    b = bucket()
+    mnt = mount_awsfs(regions=R)
+    path = mnt.p(f"s3/{b}/exec.txt")
+    code = ("import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644); "
+            "os.write(fd, b'written before exec\\n'); os.execv('/bin/true', ['true'])")
+    r = subprocess.run([sys.executable, "-c", code, path], timeout=30)
+    assert r.returncode == 0
+    assert body(boto, b, "exec.txt") == b"written before exec\n"
     assert mnt.errors() == ""
 
 
