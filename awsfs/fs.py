@@ -26,7 +26,7 @@ from .context import Context, ErrorLog
 from .errors import FsError, InputError
 from .handles import Buffer, Handle, LocalFile, Overlay, Spool
 from .transaction import Transactions
-from .nodes import DIR, FILE, LINK, Dir, File, Link, Node, Version
+from .nodes import DIR, FILE, LINK, SCRATCH_BYTES, Dir, File, Link, Node, Version
 from .router import Router
 
 __all__ = ["ErrorLog", "Filesystem", "Stat", "ROUTES"]
@@ -87,7 +87,6 @@ def ino_of(path: str) -> int:
 
 STAT_MEMO_SECONDS = 1.0
 SAVE_LOCKS = 64  # saves of paths that share one of these locks take turns
-SCRATCH_MAX = 64 << 20  # a local scratch file (an editor's swap or backup, sed's temp) holds at most this
 #: the token of a stamp set by a save (see Filesystem._saved): the next content seen is the saved one
 SAVED = object()
 LOCAL_OFFSET = 1 << 40  # readdir offsets of overlay entries start here
@@ -446,7 +445,7 @@ class Filesystem:
             return self.open(path, flags | os.O_TRUNC)
         whiteout = self.overlay.whiteout_of(path)
         if parent.is_scratch(name):
-            local = LocalFile(Spool(), time.time(), max_bytes=getattr(parent, "scratch_bytes", SCRATCH_MAX))
+            local = LocalFile(Spool(), time.time(), max_bytes=parent.scratch_bytes)
         else:
             if whiteout is None and self._exists_remote(path):
                 return self.open(path, (flags & ~os.O_CREAT) | os.O_TRUNC)
@@ -551,7 +550,7 @@ class Filesystem:
         """Refuse, at the first write past it, a file larger than its kind allows: nothing is
         buffered beyond the limit (memory stays bounded whatever is written)."""
         node = h.node if h.local is None or h.local.node is not None else None
-        limit = node.max_bytes if node is not None else h.local.max_bytes if h.local is not None else SCRATCH_MAX
+        limit = node.max_bytes if node is not None else h.local.max_bytes if h.local is not None else SCRATCH_BYTES
         if size > limit:
             what = "this file" if node is None else ("a value" if node.line_value else "this file")
             h.refused = InputError(errno.EFBIG, f"{what} holds at most {limit:,} bytes; this content is not saved "

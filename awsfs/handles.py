@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from .errors import FsError
-from .nodes import File
+from .nodes import SCRATCH_BYTES, File
 
 __all__ = ["Handle", "LocalFile", "Overlay", "Spool"]
 
@@ -138,7 +138,7 @@ class LocalFile:
     opens: int = 0
     refused: Optional[FsError] = None  # a write to it was refused: it is never committed
     saved: bool = False                # pending: committed at least once
-    max_bytes: int = 64 << 20          # scratch: what it may hold (its directory's ``scratch_bytes``)
+    max_bytes: int = SCRATCH_BYTES     # scratch: what it may hold (its directory's ``scratch_bytes``)
 
 
 @dataclass

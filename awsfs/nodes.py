@@ -65,6 +65,7 @@ def is_editor_scratch(name: str) -> bool:
     return _vim_probe(name) or bool(_SCRATCH.match(name))
 
 DIR, FILE, LINK = "dir", "file", "link"
+SCRATCH_BYTES = 64 << 20  # what a local scratch file (an editor's swap or backup, a tool's temp) holds at most
 
 
 def enoent(path: str, what: str = "") -> FsError:
@@ -108,6 +109,8 @@ class Dir(Node):
     kind = DIR
     #: exists only while it has entries (a partition of items): ``rmdir`` of it empty succeeds
     made_of_entries = False
+    #: what a scratch file here (:meth:`is_scratch`) may hold, on local disk
+    scratch_bytes = SCRATCH_BYTES
 
     def is_scratch(self, name: str) -> bool:
         """Whether ``name`` is a local scratch file here (editor temp files); never reaches AWS."""

@@ -52,8 +52,8 @@ def test_an_item_file_past_its_limit_and_a_scratch_file_past_its_own(make_fs, bo
         fs.flush(p, fh)  # close says so too; nothing was sent
     fs.release(p, fh)
     assert boto("dynamodb").get_item(TableName=t, Key={"id": {"S": "k000"}})["Item"]["n"] == {"N": "0"}
-    from awsfs import fs as fsmod
-    monkeypatch.setattr(fsmod, "SCRATCH_MAX", 1000)
+    from awsfs.nodes import Dir
+    monkeypatch.setattr(Dir, "scratch_bytes", 1000)  # (a table's directory: the default, 64 MB)
     s = f"/dynamo/{R}/{t}/.k000.json.swp"
     fh = fs.create(s, 0o600, W | os.O_CREAT)
     fs.write(s, b"x" * 1000, 0, fh)
