@@ -756,6 +756,16 @@ def kept_settings(node: "ObjectFile", head: dict) -> dict:
 
 
 _PARTS = threading.BoundedSemaphore(PARTS_AT_ONCE)  # part bodies queued or in flight, all writers together
+#: each part of an upload carries its CRC32 and the complete names them all, as boto3's transfers
+#: do: S3 checks every part, and keeps the object's checksum as the composite of the parts' (with
+#: no algorithm named, S3 computes a CRC64NVME of the whole object at the complete)
+CHECKSUM = {"ChecksumAlgorithm": "CRC32"}
+
+
+def part_of(number: int, answer: dict) -> dict:
+    """An uploaded part as CompleteMultipartUpload names it: its number, ETag and checksum."""
+    return {"PartNumber": number, "ETag": answer["ETag"],
+            **({"ChecksumCRC32": answer["ChecksumCRC32"]} if answer.get("ChecksumCRC32") else {})}
 
 
 class Early:
@@ -770,7 +780,7 @@ class Early:
     def __init__(self, node: "ObjectFile", params: dict) -> None:
         self.node, self.region = node, node.region()
         self.bucket, self.key = node.params["bucket"], node.params["key"]
-        self.upload = node.aws.call("s3", self.region, "CreateMultipartUpload", **params)["UploadId"]
+        self.upload = node.aws.call("s3", self.region, "CreateMultipartUpload", **params, **CHECKSUM)["UploadId"]
         self.sent: list[concurrent.futures.Future] = []
         self.spoiled = False
 
@@ -791,7 +801,7 @@ class Early:
             body = data[n * PART:(n + 1) * PART]
             sent = self.pool().submit(contextvars.copy_context().run, self.node.aws.call, "s3", self.region,
                                       "UploadPart", Bucket=self.bucket, Key=self.key, UploadId=self.upload,
-                                      PartNumber=n + 1, Body=body)
+                                      PartNumber=n + 1, Body=body, **CHECKSUM)
             sent.add_done_callback(lambda _: _PARTS.release())
             self.sent.append(sent)
             waiting = [f for f in self.sent if not f.done()]
@@ -803,7 +813,7 @@ class Early:
         if self.spoiled or data.low < len(self.sent) * PART:
             return None
         try:
-            return [{"PartNumber": n + 1, "ETag": f.result()["ETag"]} for n, f in enumerate(self.sent)]
+            return [part_of(n + 1, f.result()) for n, f in enumerate(self.sent)]
         except FsError:
             return None
 
@@ -1001,16 +1011,18 @@ class ObjectFile(Listed, Document):
             if parts is None:
                 if early:
                     early.drop()
-                parts, upload = [], self.aws.call("s3", region, "CreateMultipartUpload", **m.params)["UploadId"]
+                parts, upload = [], self.aws.call("s3", region, "CreateMultipartUpload", **m.params,
+                                                  **CHECKSUM)["UploadId"]
             else:
                 upload = early.upload  # sent while it was written: only the rest goes now
             m.params = {"Bucket": bucket, "Key": key, "UploadId": upload, **conditions}
             count = -(-size // PART)
             for first in range(len(parts), count, PARTS_AT_ONCE):  # memory: PARTS_AT_ONCE parts at most
                 batch = [{"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": n + 1,
-                          "Body": data[n * PART:(n + 1) * PART]} for n in range(first, min(count, first + PARTS_AT_ONCE))]
+                          "Body": data[n * PART:(n + 1) * PART], **CHECKSUM}
+                         for n in range(first, min(count, first + PARTS_AT_ONCE))]
                 answers = self.aws.call_many("s3", region, "UploadPart", batch)
-                parts += [{"PartNumber": p["PartNumber"], "ETag": a["ETag"]} for p, a in zip(batch, answers)]
+                parts += [part_of(p["PartNumber"], a) for p, a in zip(batch, answers)]
             m.params["MultipartUpload"] = {"Parts": parts}
 
         def verify() -> Optional[bool]:
