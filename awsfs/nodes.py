@@ -40,7 +40,7 @@ def is_tool_scratch(name: str) -> bool:
     """The scratch names that can never be a real name where any text is a name (tag keys):
     a leading dot (escaped as %2E in real names), a trailing ``~``, vim's write probe, sed's temp."""
     return (_vim_probe(name) or name.startswith(".") or name.endswith("~")
-            or bool(re.fullmatch(r"sed[A-Za-z0-9]{6}", name)))
+            or mkstemp_maker(name) == "sed")
 
 
 def is_tool_temp(name: str) -> bool:

@@ -447,11 +447,9 @@ def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
     prefix, name = split(key)
     objects = Objects(ctx, bucket, prefix)
     listing = objects.first_page()
-    if _removed and (gone := _removed.peek((id(ctx), bucket, key))) is not None:  # an rm -r batch took it:
-        if gone[0] == ctx.caller_pid():   # its rm still looks it up before its unlink
-            return gone[1][1]
-        if gone[1][0]() is listing:       # the others see it gone
-            return ABSENT
+    taken = taken_by_rm(ctx, bucket, key, listing)
+    if taken is not None:
+        return taken
     known, value = listing.lookup(name)
     if known:
         return ABSENT if value is None else value
@@ -461,6 +459,19 @@ def find(ctx: Any, bucket: str, key: str, path: str = "") -> Any:
         if e.errno != errno.ENOENT:
             raise
     return DIRECTORY if Objects(ctx, bucket, key + "/").first_page().has_entries() else None
+
+
+def taken_by_rm(ctx: Any, bucket: str, key: str, listing: Listing) -> Any:
+    """What an ``rm -r`` batch's deletion makes of ``key`` of ``listing``: to that rm, still its
+    entry (the kernel looks each name up before rm's unlink of it); to everyone else ABSENT while
+    ``listing`` is the one it was taken from; None when no batch took it."""
+    gone = _removed.peek((id(ctx), bucket, key)) if _removed else None
+    if gone is None:
+        return None
+    pid, (ref, entry) = gone
+    if pid == ctx.caller_pid():
+        return entry
+    return ABSENT if ref() is listing else None
 
 
 def written(ctx: Any, bucket: str, key: str, entry: Optional[dict]) -> None:
@@ -540,20 +551,15 @@ class PrefixDir(Dir):
 
     def entries_from(self, offset: int) -> Iterator[tuple[str, Any]]:
         # (.bucket.json is not listed: cp -r, rsync and grep -r of a bucket stay out of it)
-        listing, pid = self.objects().listing(), self.ctx.caller_pid()
+        listing, bucket = self.objects().listing(), self.params["bucket"]
         for name, value in listing.iter_from(offset):
-            if value is Listing.GONE or _removed and self.taken_by_rm(name, listing, pid):
+            if value is Listing.GONE or taken_by_rm(self.ctx, bucket, self.key_of(name), listing) is ABSENT:
                 yield name, None  # (keeps its slot)
             else:
                 yield name, DIR if value == DIRECTORY else FILE
         # (for walks, and for rm -r: what it read is what it may delete in a batch)
-        _read_by.put((id(self.ctx), self.params["bucket"], self.prefix()), pid, (weakref.ref(listing),
-                                                                                 len(listing.names)))
-
-    def taken_by_rm(self, name: str, listing: Listing, pid: int) -> bool:
-        """Whether another command's ``rm -r`` batch deleted ``name`` of ``listing`` (it unlinks it soon)."""
-        gone = _removed.peek((id(self.ctx), self.params["bucket"], self.key_of(name)))
-        return gone is not None and gone[0] != pid and gone[1][0]() is listing
+        _read_by.put((id(self.ctx), bucket, self.prefix()), self.ctx.caller_pid(),
+                     (weakref.ref(listing), len(listing.names)))
 
     def entries(self) -> list[tuple[str, Any]]:
         return list(self.entries_from(0))
